@@ -1,0 +1,56 @@
+"""rpnkit: Reconciled Polynomial Networks for deep function learning, in PyTorch.
+
+One equation runs through the library: g(x|w) = <kappa_xi(x), psi(w)> + pi(x).
+
+Example:
+    >>> import torch, rpnkit as rk
+    >>> model = rk.RPN([4, 8, 3], head={"expansion": {"name": "taylor", "degree": 2},
+    ...                                 "reconciliation": {"name": "lowrank", "rank": 2}})
+    >>> model(torch.randn(5, 4)).shape
+    torch.Size([5, 3])
+"""
+
+__version__ = "0.1.0"
+
+from . import registry
+from .base import (
+    Compression,
+    Expansion,
+    Fusion,
+    Interdependence,
+    Reconciliation,
+    Remainder,
+    Transformation,
+)
+from .component import Component
+from .config import build_model
+from .errors import ConfigError, RPNError, ShapeError
+from .io import load, save
+from .nn import RPN, Head, Layer
+from .registry import build, register
+
+registry._ensure_loaded()
+
+__all__ = [
+    "__version__",
+    "RPN",
+    "Layer",
+    "Head",
+    "Component",
+    "Transformation",
+    "Expansion",
+    "Compression",
+    "Reconciliation",
+    "Remainder",
+    "Fusion",
+    "Interdependence",
+    "build",
+    "build_model",
+    "register",
+    "registry",
+    "save",
+    "load",
+    "RPNError",
+    "ConfigError",
+    "ShapeError",
+]

@@ -1,0 +1,76 @@
+"""Safe YAML/JSON reading and atomic writing (configs never execute code)."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError
+
+__all__ = ["load_yaml", "dump_yaml", "read_config", "write_text_atomic", "write_bytes_atomic"]
+
+
+def _yaml():
+    try:
+        import yaml
+    except ImportError as err:  # pragma: no cover - PyYAML is a declared dependency
+        raise ConfigError("reading YAML needs PyYAML: pip install pyyaml") from err
+    return yaml
+
+
+def load_yaml(text: str, source: str = "<string>") -> Any:
+    """Parse YAML with the safe loader (no Python objects, no code)."""
+    yaml = _yaml()
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        raise ConfigError(f"cannot parse {source} as YAML: {err}") from None
+
+
+def dump_yaml(data: Any) -> str:
+    """YAML text of plain data, keys in insertion order."""
+    return _yaml().safe_dump(data, sort_keys=False, default_flow_style=None)
+
+
+def read_config(path: str | os.PathLike) -> Any:
+    """Read a ``.yaml``/``.yml``/``.json`` file into plain data."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file {str(path)!r} does not exist")
+    text = path.read_text(encoding="utf-8")
+    if path.suffix == ".json":
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as err:
+            raise ConfigError(f"cannot parse {path} as JSON: {err}") from None
+    return load_yaml(text, str(path))
+
+
+def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
+    """Write to a temporary file in the same folder, fsync, then rename over ``path``.
+
+    A crash at any point leaves either the old file or the new one, never a half-written file.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def write_text_atomic(path: str | os.PathLike, text: str) -> None:
+    """:func:`write_bytes_atomic` for UTF-8 text."""
+    write_bytes_atomic(path, text.encode("utf-8"))

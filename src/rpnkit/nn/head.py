@@ -1,0 +1,199 @@
+"""The RPN head: g(x|w) = fusion_c <kappa_xi(x), psi_c(w)> + pi(x)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from torch import Tensor, nn
+
+from ..base import Interdependence, Reconciliation, Remainder, Transformation, positive_int
+from ..component import Component, check_last_dim, to_plain
+from ..errors import ConfigError
+from ..registry import build, child_path, get_class, register
+from ..processing import build_processing, processing_config
+
+__all__ = ["Head"]
+
+TRANSFORMATION_KINDS = ("expansion", "compression")
+
+
+def _fusion_class(spec: Any) -> type:
+    if isinstance(spec, nn.Module):
+        return type(spec)
+    if isinstance(spec, type):
+        return spec
+    name = spec.get("name") if isinstance(spec, dict) else spec
+    return get_class("fusion", name, child_path("fusion"))
+
+
+@register("head", "rpn", aliases=["rpn_head"])
+class Head(Component):
+    """One RPN head with ``channels`` parameter channels.
+
+    Data flow for x of shape (..., m)::
+
+        x -> input_processing -> attribute xi -> kappa (..., D) -> instance xi
+          -> psi_c for each channel c (structured, W never built) -> channel fusion
+          -> + pi(processed x) -> output_processing -> (..., n)
+
+    Args:
+        m: input width.
+        n: output width.
+        expansion: kappa spec (an expansion or compression); default ``"identity"``.
+        reconciliation: psi spec; each channel gets its own instance; default ``"identity"``.
+        remainder: pi spec; default ``"zero"``.
+        channels: C, the number of parameter channels.
+        fusion: channel fusion spec; default ``"mean"``. With ``"concatenation"`` each channel
+            produces n / C outputs.
+        attribute_interdependence: optional xi spec of the attribute kind.
+        instance_interdependence: optional xi spec of the instance kind.
+        input_processing: processing spec on x (width m): ``"layer_norm"``, ``["batch_norm", "relu"]``...
+        output_processing: processing spec on the output (width n).
+
+    Attributes:
+        m, n, D, l (learnable numbers of all channels' reconciliations), channels.
+
+    Shape:
+        (..., m) -> (..., n)
+
+    Example:
+        >>> import torch, rpnkit as rk
+        >>> head = rk.Head(4, 3, expansion={"name": "taylor", "degree": 2}, reconciliation="lowrank")
+        >>> head.D, head(torch.randn(5, 4)).shape
+        (20, torch.Size([5, 3]))
+    """
+
+    def __init__(
+        self,
+        m: int,
+        n: int,
+        expansion: Any = "identity",
+        reconciliation: Any = "identity",
+        remainder: Any = "zero",
+        channels: int = 1,
+        fusion: Any = "mean",
+        attribute_interdependence: Any = None,
+        instance_interdependence: Any = None,
+        input_processing: Any = None,
+        output_processing: Any = None,
+    ) -> None:
+        super().__init__()
+        self.m = positive_int(m, "m")
+        self.n = positive_int(n, "n")
+        self.channels = positive_int(channels, "channels")
+        self.input_processing = build_processing(input_processing, self.m, "input_processing")
+
+        width = self.m
+        self.attribute_interdependence = None
+        if attribute_interdependence is not None:
+            xi = build("interdependence", attribute_interdependence, path=child_path("attribute_interdependence"), m=width)
+            if not isinstance(xi, Interdependence) or xi.kind != "attribute":
+                raise ConfigError("attribute_interdependence must be of kind 'attribute'", child_path("attribute_interdependence"))
+            self.attribute_interdependence = xi
+            width = xi.m_out
+
+        self.expansion = build(TRANSFORMATION_KINDS, expansion, path=child_path("expansion"), m=width)
+        if not isinstance(self.expansion, Transformation):
+            raise ConfigError(f"expansion must be an Expansion or Compression, got {type(self.expansion).__name__}",
+                              child_path("expansion"))
+        self.D = self.expansion.D
+
+        self.instance_interdependence = None
+        if instance_interdependence is not None:
+            spec = instance_interdependence
+            if isinstance(spec, str):
+                spec = {"name": spec, "kind": "instance"}
+            elif isinstance(spec, dict) and "kind" not in spec:
+                spec = {**spec, "kind": "instance"}
+            xi = build("interdependence", spec, path=child_path("instance_interdependence"), m=self.D)
+            if not isinstance(xi, Interdependence) or xi.kind != "instance":
+                raise ConfigError("instance_interdependence must be of kind 'instance'", child_path("instance_interdependence"))
+            self.instance_interdependence = xi
+
+        fusion_cls = _fusion_class(fusion)
+        try:
+            channel_n = fusion_cls.input_dim(self.n, self.channels)
+        except ConfigError as err:
+            raise ConfigError(err.detail, child_path("fusion")) from None
+        if isinstance(reconciliation, nn.Module) and self.channels > 1:
+            raise ConfigError("a built reconciliation module can serve one channel only; pass a spec for channels > 1",
+                              child_path("reconciliation"))
+        self.reconciliations = nn.ModuleList(
+            build("reconciliation", reconciliation, path=child_path("reconciliation"), n=channel_n, D=self.D)
+            for _ in range(self.channels)
+        )
+        for psi in self.reconciliations:
+            if not isinstance(psi, Reconciliation):
+                raise ConfigError(f"reconciliation must be a Reconciliation, got {type(psi).__name__}",
+                                  child_path("reconciliation"))
+        self.fusion = build("fusion", fusion, path=child_path("fusion"), dims=[channel_n] * self.channels, n=self.n)
+        if self.fusion.n != self.n:
+            raise ConfigError(f"channel fusion produces width {self.fusion.n}, but the head's n is {self.n}",
+                              child_path("fusion"))
+
+        self.remainder = build("remainder", remainder, path=child_path("remainder"), m=self.m, n=self.n)
+        if not isinstance(self.remainder, Remainder):
+            raise ConfigError(f"remainder must be a Remainder, got {type(self.remainder).__name__}", child_path("remainder"))
+        self.output_processing = build_processing(output_processing, self.n, "output_processing")
+
+    @property
+    def reconciliation(self) -> Reconciliation:
+        """The first channel's reconciliation (the only one when channels == 1)."""
+        return self.reconciliations[0]
+
+    @property
+    def l(self) -> int:  # noqa: E743
+        """Learnable numbers of all channels' reconciliations (the papers' l, summed over channels)."""
+        return sum(psi.l for psi in self.reconciliations)
+
+    def transform(self, x: Tensor) -> Tensor:
+        """kappa_xi(x): attribute xi, expansion and instance xi of a processed input."""
+        xa = x if self.attribute_interdependence is None else self.attribute_interdependence(x)
+        z = self.expansion(xa)
+        if self.instance_interdependence is not None:
+            z = self.instance_interdependence(x, z)
+        return z
+
+    def channel_outputs(self, x: Tensor) -> list[Tensor]:
+        """<kappa_xi(x), psi_c(w)> for every channel c (x already processed)."""
+        z = self.transform(x)
+        return [psi(z) for psi in self.reconciliations]
+
+    def forward(self, x: Tensor) -> Tensor:
+        check_last_dim(x, self.m, "Head")
+        if self.input_processing is not None:
+            x = self.input_processing(x)
+        y = self.fusion(self.channel_outputs(x))
+        if not self.remainder.is_zero:
+            r = self.remainder(x)
+            if r.shape[:-1] != y.shape[:-1] and r.dim() == y.dim():
+                raise ConfigError(
+                    f"Head: the remainder gives {tuple(r.shape)} but the main path gives {tuple(y.shape)} "
+                    "(an instance interdependence changed the number of rows; use remainder 'zero')"
+                )
+            y = y + r
+        if self.output_processing is not None:
+            y = self.output_processing(y)
+        return y
+
+    def extra_repr(self) -> str:
+        return f"m={self.m}, n={self.n}, D={self.D}, l={self.l}, channels={self.channels}"
+
+    def to_config(self) -> dict[str, Any]:
+        config: dict[str, Any] = {"m": self.m, "n": self.n, "expansion": to_plain(self.expansion)}
+        recs = [psi.to_config() for psi in self.reconciliations]
+        config["reconciliation"] = recs[0]
+        if any(r != recs[0] for r in recs[1:]):
+            raise ConfigError("Head.to_config: channels with different reconciliation configs cannot be written")
+        config["remainder"] = to_plain(self.remainder)
+        config["channels"] = self.channels
+        config["fusion"] = to_plain(self.fusion)
+        for key in ("attribute_interdependence", "instance_interdependence"):
+            module = getattr(self, key)
+            if module is not None:
+                config[key] = to_plain(module)
+        for key in ("input_processing", "output_processing"):
+            module = getattr(self, key)
+            if module is not None:
+                config[key] = processing_config(module)
+        return config

@@ -1,0 +1,48 @@
+"""Low-rank reconciliation W = A @ B.T."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from ..base import Reconciliation, positive_int
+from ..registry import register
+
+__all__ = ["LowRank"]
+
+
+@register("reconciliation", "lowrank", aliases=["lorr", "lorr_reconciliation", "low_rank_reconciliation"])
+class LowRank(Reconciliation):
+    """W = A @ B.T with A in R^{n x r}, B in R^{D x r}; l = r (n + D).
+
+    Applied as ``(z @ B) @ A.T``: O(r (n + D)) per row instead of O(n D).
+
+    Args:
+        rank: r.
+
+    Example:
+        >>> psi = LowRank(4, 10, rank=2)
+        >>> psi.l
+        28
+    """
+
+    def __init__(self, n: int, D: int, rank: int = 2, bias: bool = False, gain: float = 1.0) -> None:
+        super().__init__(n, D, bias=bias, gain=gain)
+        self.rank = positive_int(rank, "rank")
+        self.A = nn.Parameter(torch.empty(self.n, self.rank))
+        self.B = nn.Parameter(torch.empty(self.D, self.rank))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        super().reset_parameters()
+        nn.init.normal_(self.A, std=self.rank**-0.5)
+        nn.init.normal_(self.B, std=self._std())
+
+    def weight(self) -> Tensor:
+        return self.A @ self.B.T
+
+    def product(self, z: Tensor) -> Tensor:
+        return (z @ self.B) @ self.A.T
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + f", rank={self.rank}"

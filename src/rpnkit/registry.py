@@ -1,0 +1,230 @@
+"""The component registry: build any component from a name, a dict, a class or a module.
+
+Components register under a *kind* (``"expansion"``, ``"reconciliation"``, ...) with a snake_case
+name and optional aliases (the reference system's long names). A *spec* is one of
+
+* a registered name: ``"taylor"``;
+* a dict ``{"name": "taylor", "degree": 3}`` whose other keys are constructor arguments;
+* a component class: ``rpnkit.expansion.Taylor``;
+* a built module (used as is, after its dimensions are checked).
+
+The parent injects the dimensions (``m``, ``n``, ``D``, ``dims``): configs never repeat a number the
+code can compute. Nothing is ever imported by dotted path: a config can only name registered classes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import difflib
+import inspect
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from torch import nn
+
+from .errors import ConfigError
+
+__all__ = ["register", "get_class", "build", "names", "kinds", "child_path", "config_path", "INJECTED"]
+
+#: Constructor arguments that a parent supplies; they never appear in a component's config.
+INJECTED = ("m", "n", "D", "dims")
+
+_CLASSES: dict[str, dict[str, type]] = {}
+_ALIASES: dict[str, dict[str, str]] = {}
+_PATH: contextvars.ContextVar[str] = contextvars.ContextVar("rpnkit_config_path", default="")
+
+
+def register(kind: str, name: str, aliases: Iterable[str] = ()):
+    """Class decorator that registers a component under ``kind``/``name`` (and aliases).
+
+    Example:
+        >>> import rpnkit as rk
+        >>> @rk.register("remainder", "half_identity")
+        ... class HalfIdentity(rk.Remainder):
+        ...     def forward(self, x):
+        ...         return 0.5 * x
+        >>> "half_identity" in rk.registry.names("remainder")
+        True
+    """
+
+    def decorator(cls: type) -> type:
+        table = _CLASSES.setdefault(kind, {})
+        alias_table = _ALIASES.setdefault(kind, {})
+        for key in (name, *aliases):
+            if key in table or key in alias_table:
+                raise ValueError(f"{kind} {key!r} is already registered")
+        table[name] = cls
+        for alias in aliases:
+            alias_table[alias] = name
+        if "registry_name" not in cls.__dict__:
+            cls.registry_name = name
+            cls.registry_kind = kind
+        return cls
+
+    return decorator
+
+
+def kinds() -> list[str]:
+    """All kinds that have at least one registered component."""
+    _ensure_loaded()
+    return sorted(_CLASSES)
+
+
+def names(kind: str, aliases: bool = False) -> list[str]:
+    """Registered names of one kind (with the aliases when ``aliases=True``)."""
+    _ensure_loaded()
+    found = list(_CLASSES.get(kind, {}))
+    if aliases:
+        found += list(_ALIASES.get(kind, {}))
+    return sorted(found)
+
+
+def aliases_of(kind: str, name: str) -> list[str]:
+    """The aliases registered for ``kind``/``name``."""
+    return sorted(a for a, target in _ALIASES.get(kind, {}).items() if target == name)
+
+
+def get_class(kind: str | tuple[str, ...], name: str, path: str | None = None) -> type:
+    """Look a registered class up by name or alias; unknown names get a did-you-mean error."""
+    _ensure_loaded()
+    path = config_path() if path is None else path
+    kinds_ = (kind,) if isinstance(kind, str) else tuple(kind)
+    for k in kinds_:
+        table = _CLASSES.get(k, {})
+        key = _ALIASES.get(k, {}).get(name, name)
+        if key in table:
+            return table[key]
+    known = [n for k in kinds_ for n in list(_CLASSES.get(k, {})) + list(_ALIASES.get(k, {}))]
+    close = difflib.get_close_matches(str(name), known, n=3, cutoff=0.5)
+    hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    label = "/".join(kinds_)
+    raise ConfigError(f"unknown {label} {name!r}{hint} (see `rpnkit components {kinds_[0]}`)", path)
+
+
+def config_path() -> str:
+    """The config path of the component being built (empty outside :func:`build`)."""
+    return _PATH.get()
+
+
+def child_path(key: str | int) -> str:
+    """The config path of a child of the component being built: ``parent.key`` or ``parent[i]``."""
+    parent = _PATH.get()
+    if isinstance(key, int):
+        return f"{parent}[{key}]"
+    return f"{parent}.{key}" if parent else key
+
+
+@contextlib.contextmanager
+def at_path(path: str) -> Iterator[None]:
+    """Make ``path`` the current config path while building children."""
+    token = _PATH.set(path)
+    try:
+        yield
+    finally:
+        _PATH.reset(token)
+
+
+def _accepted(cls: type) -> tuple[dict[str, inspect.Parameter], bool]:
+    params = dict(inspect.signature(cls.__init__).parameters)
+    params.pop("self", None)
+    var_kw = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    params = {k: p for k, p in params.items() if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)}
+    return params, var_kw
+
+
+def build(kind: str | tuple[str, ...], spec: Any, path: str | None = None, **injected: Any) -> nn.Module:
+    """Build a component of ``kind`` from ``spec``, injecting the parent's dimensions.
+
+    Args:
+        kind: registry kind, or a tuple of kinds searched in order.
+        spec: a name, a ``{"name": ..., **kwargs}`` dict, a class, or a built module.
+        path: config path used in error messages (defaults to the current build path).
+        **injected: dimensions supplied by the parent (``m``, ``n``, ``D``, ``dims``); only those the
+            constructor accepts are passed.
+
+    Raises:
+        ConfigError: unknown name, unknown or missing key, or an invalid value; the message names
+            the config path.
+    """
+    _ensure_loaded()
+    path = config_path() if path is None else path
+    kinds_ = (kind,) if isinstance(kind, str) else tuple(kind)
+    if isinstance(spec, nn.Module):
+        _check_module_dims(spec, injected, path)
+        return spec
+    if isinstance(spec, str):
+        cls, kwargs = get_class(kinds_, spec, path), {}
+    elif isinstance(spec, dict):
+        if "name" not in spec:
+            raise ConfigError(f"a {kinds_[0]} spec needs a 'name' key, got keys {sorted(spec)}", path)
+        kwargs = dict(spec)
+        cls = get_class(kinds_, kwargs.pop("name"), f"{path}.name" if path else "name")
+    elif isinstance(spec, type) and issubclass(spec, nn.Module):
+        cls, kwargs = spec, {}
+    else:
+        raise ConfigError(
+            f"expected a {kinds_[0]} spec (a name, a dict with 'name', a class or a module), got {spec!r}", path
+        )
+    params, var_kw = _accepted(cls)
+    for key in kwargs:
+        if key in INJECTED and key in injected:
+            if kwargs[key] != injected[key]:
+                raise ConfigError(
+                    f"{key}={kwargs[key]!r} conflicts with the value {injected[key]!r} that the parent supplies; "
+                    f"remove {key!r} from the config",
+                    _join(path, key),
+                )
+        elif key not in params and not var_kw:
+            valid = sorted(k for k in params if k not in INJECTED)
+            close = difflib.get_close_matches(key, valid, n=1, cutoff=0.5)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ConfigError(f"unknown key {key!r} for {cls.__name__}{hint} (valid keys: {valid})", _join(path, key))
+    call = {k: v for k, v in injected.items() if k in params or var_kw}
+    call.update({k: v for k, v in kwargs.items() if not (k in INJECTED and k in injected)})
+    missing = [
+        k for k, p in params.items() if p.default is inspect.Parameter.empty and k not in call and k not in INJECTED
+    ]
+    if missing:
+        raise ConfigError(f"missing required key(s) {missing} for {cls.__name__}", path)
+    missing_dims = [k for k, p in params.items() if p.default is inspect.Parameter.empty and k not in call]
+    if missing_dims:
+        raise ConfigError(f"{cls.__name__} needs {missing_dims}, which its parent did not supply", path)
+    with at_path(path):
+        try:
+            return cls(**call)
+        except ConfigError as err:
+            if err.path or not path:
+                raise
+            raise ConfigError(err.detail, path) from err
+        except (ValueError, TypeError) as err:
+            raise ConfigError(f"{cls.__name__}: {err}", path) from err
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def _check_module_dims(module: nn.Module, injected: dict[str, Any], path: str) -> None:
+    for key, value in injected.items():
+        have = getattr(module, key, None)
+        if key == "dims" and have is not None:
+            have = list(have)
+            value = list(value)
+        if have is not None and have != value:
+            raise ConfigError(
+                f"the given {type(module).__name__} has {key}={have!r} but its place needs {key}={value!r}", path
+            )
+
+
+_LOADED = False
+
+
+def _ensure_loaded() -> None:
+    """Import the built-in component packages so that their classes are registered."""
+    global _LOADED
+    if _LOADED:
+        return
+    _LOADED = True
+    from . import compression, expansion, fusion, interdependence, nn as _nn, reconciliation, remainder  # noqa: F401
+    from . import processing  # noqa: F401
