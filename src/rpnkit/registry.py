@@ -176,20 +176,15 @@ def build(kind: str | tuple[str, ...], spec: Any, path: str | None = None, **inj
                     _join(path, key),
                 )
         elif key not in params and not var_kw:
-            valid = sorted(k for k in params if k not in INJECTED)
+            valid = sorted(k for k in params if k not in injected)
             close = difflib.get_close_matches(key, valid, n=1, cutoff=0.5)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             raise ConfigError(f"unknown key {key!r} for {cls.__name__}{hint} (valid keys: {valid})", _join(path, key))
     call = {k: v for k, v in injected.items() if k in params or var_kw}
     call.update({k: v for k, v in kwargs.items() if not (k in INJECTED and k in injected)})
-    missing = [
-        k for k, p in params.items() if p.default is inspect.Parameter.empty and k not in call and k not in INJECTED
-    ]
+    missing = [k for k, p in params.items() if p.default is inspect.Parameter.empty and k not in call]
     if missing:
         raise ConfigError(f"missing required key(s) {missing} for {cls.__name__}", path)
-    missing_dims = [k for k, p in params.items() if p.default is inspect.Parameter.empty and k not in call]
-    if missing_dims:
-        raise ConfigError(f"{cls.__name__} needs {missing_dims}, which its parent did not supply", path)
     with at_path(path):
         try:
             return cls(**call)
