@@ -28,7 +28,7 @@ from .errors import ConfigError
 __all__ = ["register", "get_class", "build", "names", "kinds", "child_path", "config_path", "INJECTED"]
 
 #: Constructor arguments that a parent supplies; they never appear in a component's config.
-INJECTED = ("m", "n", "D", "dims")
+INJECTED = ("m", "n", "D", "dims", "layout")
 
 _CLASSES: dict[str, dict[str, type]] = {}
 _ALIASES: dict[str, dict[str, str]] = {}
@@ -222,4 +222,7 @@ def _ensure_loaded() -> None:
         return
     _LOADED = True
     from . import compression, expansion, fusion, interdependence, nn as _nn, reconciliation, remainder  # noqa: F401
-    from . import processing  # noqa: F401
+    from . import implicit, processing  # noqa: F401
+    from .reconciliation import blockwise  # noqa: F401
+
+    implicit._install()

@@ -10,6 +10,7 @@ from ..base import Interdependence, Reconciliation, Remainder, Transformation, p
 from ..component import Component, check_last_dim, to_plain
 from ..errors import ConfigError
 from ..registry import build, child_path, get_class, register
+from ..implicit import bases_of, implicit_product, layout_of, supports, worthwhile
 from ..processing import build_processing, processing_config
 
 __all__ = ["Head"]
@@ -49,6 +50,9 @@ class Head(Component):
         instance_interdependence: optional xi spec of the instance kind.
         input_processing: processing spec on x (width m): ``"layer_norm"``, ``["batch_norm", "relu"]``...
         output_processing: processing spec on the output (width n).
+        implicit: compute <kappa(x), psi_c> without building kappa(x) (see :mod:`rpnkit.implicit`):
+            None (default) picks it whenever the expansion/reconciliation pair supports it and it pays
+            off; True requires it (error if unsupported); False always builds kappa(x).
 
     Attributes:
         m, n, D, l (learnable numbers of all channels' reconciliations), channels.
@@ -76,6 +80,7 @@ class Head(Component):
         instance_interdependence: Any = None,
         input_processing: Any = None,
         output_processing: Any = None,
+        implicit: bool | None = None,
     ) -> None:
         super().__init__()
         self.m = positive_int(m, "m")
@@ -97,6 +102,7 @@ class Head(Component):
             raise ConfigError(f"expansion must be an Expansion or Compression, got {type(self.expansion).__name__}",
                               child_path("expansion"))
         self.D = self.expansion.D
+        layout = layout_of(self.expansion)
 
         self.instance_interdependence = None
         if instance_interdependence is not None:
@@ -119,7 +125,8 @@ class Head(Component):
             raise ConfigError("a built reconciliation module can serve one channel only; pass a spec for channels > 1",
                               child_path("reconciliation"))
         self.reconciliations = nn.ModuleList(
-            build("reconciliation", reconciliation, path=child_path("reconciliation"), n=channel_n, D=self.D)
+            build("reconciliation", reconciliation, path=child_path("reconciliation"), n=channel_n, D=self.D,
+                  layout=layout)
             for _ in range(self.channels)
         )
         for psi in self.reconciliations:
@@ -135,6 +142,27 @@ class Head(Component):
         if not isinstance(self.remainder, Remainder):
             raise ConfigError(f"remainder must be a Remainder, got {type(self.remainder).__name__}", child_path("remainder"))
         self.output_processing = build_processing(output_processing, self.n, "output_processing")
+
+        self.implicit = implicit
+        possible = (
+            self.instance_interdependence is None
+            and layout is not None
+            and all(supports(psi, layout) for psi in self.reconciliations)
+        )
+        if implicit and not possible:
+            raise ConfigError(
+                f"no implicit path for expansion {type(self.expansion).__name__} with reconciliation "
+                f"{type(self.reconciliation).__name__}" + (" and an instance interdependence" if
+                                                            self.instance_interdependence is not None else "")
+                + "; use implicit: null (auto) or false",
+                child_path("implicit"),
+            )
+        self._layout = layout if possible and (implicit or (implicit is None and worthwhile(layout))) else None
+
+    @property
+    def uses_implicit_path(self) -> bool:
+        """Whether forward contracts the features implicitly (never building kappa(x))."""
+        return self._layout is not None
 
     @property
     def reconciliation(self) -> Reconciliation:
@@ -156,6 +184,10 @@ class Head(Component):
 
     def channel_outputs(self, x: Tensor) -> list[Tensor]:
         """<kappa_xi(x), psi_c(w)> for every channel c (x already processed)."""
+        if self._layout is not None:
+            xa = x if self.attribute_interdependence is None else self.attribute_interdependence(x)
+            bases = bases_of(self.expansion, xa)
+            return [implicit_product(psi, self._layout, bases) for psi in self.reconciliations]
         z = self.transform(x)
         return [psi(z) for psi in self.reconciliations]
 
@@ -196,4 +228,6 @@ class Head(Component):
             module = getattr(self, key)
             if module is not None:
                 config[key] = processing_config(module)
+        if self.implicit is not None:
+            config["implicit"] = self.implicit
         return config

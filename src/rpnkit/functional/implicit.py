@@ -1,0 +1,198 @@
+"""Contractions that apply a weight to polynomial or spline features without building them.
+
+* :func:`power_contract` computes ``M @ u^{(x) k}`` -- a weight acting on the ordered tensor power of u
+  (the Taylor layout: index ``j_1 m^{k-1} + ... + j_k``, j_1 most significant) -- by contracting one
+  factor of u at a time. For k = 2 this is the quadratic form ``u^T M_r u`` of every row r.
+* :func:`bspline_linear` computes ``B(x) @ W.T`` for B-spline features B(x) in one matmul, and in
+  backward recomputes the basis (and its derivative) from x instead of keeping it.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from .spline import bspline_basis
+
+__all__ = ["power_contract", "bspline_linear", "bspline_basis_and_derivative", "taylor_linear"]
+
+
+def power_contract(M: Tensor, u: Tensor, degree: int) -> Tensor:
+    """``u^{(x) degree} @ M.T`` without building the tensor power.
+
+    Args:
+        M: weight of shape (rows, m**degree) in the ordered Taylor layout.
+        u: base vectors of shape (..., m).
+        degree: k >= 1 (k = 0 gives the columns' sum with the empty product 1).
+
+    Returns:
+        (..., rows).
+
+    Cost: one GEMM of (batch x m) by (m x rows*m^{k-1}) plus k-1 batched contractions; the largest
+    temporary is (batch, rows * m^{k-1}) instead of the (batch, m^k) features.
+    """
+    rows = M.shape[0]
+    lead = u.shape[:-1]
+    m = u.shape[-1]
+    if degree == 0:
+        return M[:, 0].expand(*lead, rows)
+    flat = u.reshape(-1, m)
+    b = flat.shape[0]
+    # contract the last (least significant) factor: T[b, r, j_1..j_{k-1}]
+    T = flat @ M.reshape(rows * m ** (degree - 1), m).T
+    for level in range(degree - 1, 0, -1):
+        # T: (b, rows * m^{level-1}, m) contracted with u on its last axis
+        T = torch.bmm(T.reshape(b, rows * m ** (level - 1), m), flat.unsqueeze(-1)).squeeze(-1)
+    return T.reshape(*lead, rows)
+
+
+def bspline_basis_and_derivative(x: Tensor, knots: Tensor, degree: int) -> tuple[Tensor, Tensor]:
+    """B-spline basis of ``degree`` at x and its derivative d/dx, both (..., m, K)."""
+    t = knots.to(dtype=x.dtype, device=x.device)
+    if degree == 0:
+        basis = bspline_basis(x, t, 0)
+        return basis, torch.zeros_like(basis)
+    lower = bspline_basis(x, t, degree - 1)
+    xe = x.unsqueeze(-1)
+    k = degree
+    left = (xe - t[: -(k + 1)]) / (t[k:-1] - t[: -(k + 1)])
+    right = (t[k + 1 :] - xe) / (t[k + 1 :] - t[1:-k])
+    basis = left * lower[..., :-1] + right * lower[..., 1:]
+    # B'_{i,k} = k / (t_{i+k} - t_i) B_{i,k-1} - k / (t_{i+k+1} - t_{i+1}) B_{i+1,k-1}
+    derivative = k / (t[k:-1] - t[: -(k + 1)]) * lower[..., :-1] - k / (t[k + 1 :] - t[1:-k]) * lower[..., 1:]
+    return basis, derivative
+
+
+class _BSplineLinear(torch.autograd.Function):
+    @staticmethod
+    def forward(x: Tensor, knots: Tensor, degree: int, W: Tensor) -> Tensor:
+        basis = bspline_basis(x, knots.to(x.dtype), degree)
+        return basis.flatten(-2) @ W.T
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        x, knots, degree, W = inputs
+        ctx.save_for_backward(x, knots, W)
+        ctx.degree = degree
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, knots, W = ctx.saved_tensors
+        grad_x = grad_W = None
+        if ctx.needs_input_grad[0]:
+            basis, derivative = bspline_basis_and_derivative(x, knots, ctx.degree)
+            K = basis.shape[-1]
+            # dL/dx_j = sum_r grad_r sum_k W[r, j*K + k] B'_k(x_j)
+            gb = (grad @ W).reshape(*x.shape, K)
+            grad_x = (gb * derivative).sum(-1)
+        else:
+            basis = bspline_basis(x, knots.to(x.dtype), ctx.degree)
+        if ctx.needs_input_grad[3]:
+            flat = basis.flatten(-2).reshape(-1, W.shape[1])
+            grad_W = grad.reshape(-1, W.shape[0]).T @ flat
+        return grad_x, None, None, grad_W
+
+
+def bspline_linear(x: Tensor, knots: Tensor, degree: int, W: Tensor) -> Tensor:
+    """``bspline(x) @ W.T`` with a memory-saving backward.
+
+    Forward builds the basis once and does one matmul; the basis is not kept for backward, which
+    recomputes it (and its analytic derivative) from x. Saved memory: the (batch, m, K) basis and the
+    degree's recursion intermediates, i.e. about (degree + 1) * batch * m * K numbers per layer.
+
+    Args:
+        x: (..., m).
+        knots: the knot vector (len K + degree + 1).
+        degree: spline degree.
+        W: (rows, m * K) in the feature-major layout (column j*K + k is basis k of feature j).
+    """
+    return _BSplineLinear.apply(x, knots, degree, W)
+
+
+def _quadratic_block(W: Tensor, start: int, m: int) -> Tensor:
+    """The (rows, m, m) view of W's columns [start, start + m^2) (no copy)."""
+    return W[:, start : start + m * m].view(W.shape[0], m, m)
+
+
+class _TaylorLinear(torch.autograd.Function):
+    """y = sum over blocks of W_block @ u^{(x) k} for blocks of degree 1 or 2 of one base u.
+
+    Backward writes every block's weight gradient straight into one (rows, D) buffer (no
+    per-block gradients, no slicing-backward copies), so the extra memory is O(batch * rows * m).
+    """
+
+    @staticmethod
+    def forward(u: Tensor, W: Tensor, blocks: tuple[tuple[int, int], ...]) -> Tensor:
+        rows = W.shape[0]
+        m = u.shape[-1]
+        uT = u.T.unsqueeze(0).expand(rows, m, u.shape[0])
+        y = None
+        for start, degree in blocks:
+            if degree == 1:
+                part = u @ W[:, start : start + m].T
+            else:
+                T = torch.bmm(_quadratic_block(W, start, m), uT)  # (rows, m, b): M_r u_b
+                part = (T * uT).sum(1).T
+            y = part if y is None else y + part
+        return y
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        u, W, blocks = inputs
+        ctx.save_for_backward(u, W)
+        ctx.blocks = blocks
+
+    @staticmethod
+    def backward(ctx, grad):
+        u, W = ctx.saved_tensors
+        rows, m, b = W.shape[0], u.shape[-1], u.shape[0]
+        uT = u.T.unsqueeze(0).expand(rows, m, b)
+        grad_u = grad_W = None
+        # In eager mode each block's gradient is written into one buffer; under torch.compile
+        # (which cannot trace out= into strided views) the blocks are concatenated instead.
+        in_place = not torch.compiler.is_compiling()
+        pieces: list[Tensor] = []
+        if ctx.needs_input_grad[1]:
+            grad_W = torch.empty_like(W) if in_place else None
+            covered = 0
+        gT = grad.T.unsqueeze(1)  # (rows, 1, b)
+        for start, degree in ctx.blocks:
+            if degree == 1:
+                block = W[:, start : start + m]
+                if ctx.needs_input_grad[0]:
+                    contribution = grad @ block
+                    grad_u = contribution if grad_u is None else grad_u + contribution
+                if ctx.needs_input_grad[1]:
+                    if in_place:
+                        torch.mm(grad.T, u, out=grad_W[:, start : start + m])
+                    else:
+                        pieces.append(grad.T @ u)
+                    covered += m
+            else:
+                M = _quadratic_block(W, start, m)
+                if ctx.needs_input_grad[0]:
+                    both = torch.bmm(M, uT) + torch.bmm(M.transpose(1, 2), uT)  # (rows, m, b)
+                    contribution = (both * gT).sum(0).T
+                    grad_u = contribution if grad_u is None else grad_u + contribution
+                if ctx.needs_input_grad[1]:
+                    weighted = gT * uT  # (rows, m, b): g_{b r} u_{b j1}
+                    uu = u.unsqueeze(0).expand(rows, b, m)
+                    if in_place:
+                        torch.bmm(weighted, uu, out=_quadratic_block(grad_W, start, m))
+                    else:
+                        pieces.append(torch.bmm(weighted, uu).reshape(rows, m * m))
+                    covered += m * m
+        if ctx.needs_input_grad[1]:
+            if covered != W.shape[1]:  # pragma: no cover - guarded by the caller
+                raise RuntimeError("taylor_linear blocks do not cover W")
+            if not in_place:
+                grad_W = torch.cat(pieces, dim=1)
+        return grad_u, grad_W, None
+
+
+def taylor_linear(u: Tensor, W: Tensor, blocks: list[tuple[int, int]]) -> Tensor:
+    """``[u, u (x) u][selected blocks] @ W.T`` for (start column, degree) blocks of degree 1 or 2.
+
+    The blocks must cover all of W's columns. u is (b, m) (callers flatten leading dimensions).
+    """
+    return _TaylorLinear.apply(u, W, tuple(blocks))

@@ -1,0 +1,236 @@
+"""Implicit paths: heads that never build kappa(x) or W.
+
+The reference system builds the full expansion kappa(x) and the full weight W = psi(w) at every step.
+For 784 inputs and a degree-2 Taylor expansion that is D = 615,440 features per sample. When the
+expansion has *structure* and the reconciliation can use it, the head contracts each block of
+features with its weights directly.
+
+**Feature layout.** An expansion that supports implicit paths describes kappa(x) as a list of
+:class:`Block` s, in column order:
+
+* ``kind="power"``: the ordered tensor power ``u^{(x) degree}`` of a base vector u of width
+  ``base_width`` (the Taylor layout: index ``j_1 m^{k-1} + ... + j_k``, j_1 most significant);
+* ``kind="bspline"``: B-spline features of u, feature-major (column j K + k);
+* ``kind="dense"``: features that are computed explicitly (any other expansion).
+
+``bases(x)`` returns the base tensors the blocks refer to (``Block.base`` indexes that list).
+Taylor of degree d is ``[power(u, 1), ..., power(u, d)]`` with u = x; an extended expansion
+concatenates its children's blocks; a nested expansion ``kappa_2 o kappa_1`` takes kappa_2's blocks
+with bases computed from kappa_1(x). Post-processing of kappa(x) breaks the structure, so such
+expansions have no layout (the head then takes the explicit path).
+
+**Which pairs are implicit.** identity and masking (W split by blocks; a power block is
+``power_contract``, cost O(n m^k) per sample but no (b, m^k) features), lowrank (B split by blocks:
+O(r m^k)), and the blockwise Kronecker family (``blockwise_hm``, ``blockwise_lphm``,
+``blockwise_dual_lphm``), which factor each power block as A_i (x) B_i with B_i acting on the last
+tensor factor: ``W_i u^{(x) k} = (A_i u^{(x) k-1}) (x) (B_i u)`` -- for degree 2 the outer product
+``(A u) (x) (B u)``, O((p + s) m) per sample. The plain ``hm``/``lphm``/``dual_lphm`` factor the flat D
+columns, which does not align with the tensor-power structure, so they take the explicit
+vec-trick path (kappa(x) built, W not).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .functional.implicit import bspline_linear, power_contract, taylor_linear
+
+__all__ = ["Block", "layout_of", "bases_of", "supports", "implicit_product", "register_layout", "register_product",
+           "block_offsets"]
+
+
+@dataclass(frozen=True)
+class Block:
+    """A block of kappa(x)'s columns; see the module docstring.
+
+    Attributes:
+        width: number of columns.
+        kind: ``"power"``, ``"bspline"`` or ``"dense"``.
+        degree: tensor-power degree for ``"power"`` blocks (else 0).
+        base: index of the block's base tensor in ``bases_of(expansion, x)``.
+        base_width: width of that base tensor.
+        knots, spline_degree: B-spline data for ``"bspline"`` blocks (knots is read from the module).
+    """
+
+    width: int
+    kind: str = "dense"
+    degree: int = 0
+    base: int = 0
+    base_width: int = 0
+    module: Any = None
+
+
+_LAYOUTS: dict[type, Callable[[nn.Module], list[Block] | None]] = {}
+_BASES: dict[type, Callable[[nn.Module, Tensor], list[Tensor]]] = {}
+_PRODUCTS: dict[type, Callable[[nn.Module, list[Block], list[Tensor]], Tensor]] = {}
+
+
+def register_layout(cls: type, layout: Callable, bases: Callable) -> None:
+    """Declare how expansions of ``cls`` describe their feature layout and compute their bases."""
+    _LAYOUTS[cls] = layout
+    _BASES[cls] = bases
+
+
+def register_product(cls: type, product: Callable) -> None:
+    """Declare how reconciliations of ``cls`` apply themselves to a block layout."""
+    _PRODUCTS[cls] = product
+
+
+def _lookup(table: dict[type, Any], obj: Any):
+    for klass in type(obj).__mro__:
+        if klass in table:
+            return table[klass]
+    return None
+
+
+def layout_of(expansion: nn.Module) -> list[Block] | None:
+    """The block layout of an expansion, or None if it has none (or post-processing hides it)."""
+    if getattr(expansion, "postprocess", None) is not None:
+        return None
+    fn = _lookup(_LAYOUTS, expansion)
+    return None if fn is None else fn(expansion)
+
+
+def bases_of(expansion: nn.Module, x: Tensor) -> list[Tensor]:
+    """The base tensors of the expansion's blocks for input x (pre-processing applied)."""
+    if getattr(expansion, "preprocess", None) is not None:
+        x = expansion.preprocess(x)
+    return _BASES_FN(expansion)(expansion, x)
+
+
+def _BASES_FN(expansion):
+    return _lookup(_BASES, expansion)
+
+
+def supports(reconciliation: nn.Module, layout: list[Block] | None) -> bool:
+    """Whether the reconciliation can apply itself to this layout implicitly."""
+    if layout is None or _lookup(_PRODUCTS, reconciliation) is None:
+        return False
+    check = getattr(reconciliation, "supports_layout", None)
+    return True if check is None else bool(check(layout))
+
+
+def worthwhile(layout: list[Block] | None) -> bool:
+    """An implicit path pays off when some block is a tensor power of degree >= 2 or a B-spline."""
+    return layout is not None and any((b.kind == "power" and b.degree >= 2) or b.kind == "bspline" for b in layout)
+
+
+def implicit_product(reconciliation: nn.Module, layout: list[Block], bases: list[Tensor]) -> Tensor:
+    """psi(kappa(x)) (with psi's bias) computed from the bases, never building kappa(x)."""
+    y = _lookup(_PRODUCTS, reconciliation)(reconciliation, layout, bases)
+    bias = getattr(reconciliation, "bias", None)
+    return y if bias is None else y + bias
+
+
+def block_offsets(layout: list[Block]) -> list[int]:
+    offsets, start = [], 0
+    for block in layout:
+        offsets.append(start)
+        start += block.width
+    return offsets
+
+
+def apply_block(weight: Tensor, block: Block, base: Tensor) -> Tensor:
+    """``features_of_block(base) @ weight.T`` for a (rows, block.width) weight."""
+    if block.kind == "power":
+        return power_contract(weight, base, block.degree)
+    if block.kind == "bspline":
+        module = block.module
+        return bspline_linear(base, module.knots, module.d, weight)
+    return F.linear(base, weight)
+
+
+def dense_product(weight: Tensor, layout: list[Block], bases: list[Tensor]) -> Tensor:
+    """``kappa(x) @ weight.T`` for a (rows, D) weight, block by block.
+
+    When every block is a power of degree 1 or 2 of the same base (Taylor of degree <= 2), one
+    custom autograd function computes the product and writes the weight gradient in place.
+    """
+    if all(b.kind == "power" and b.degree in (1, 2) and b.base == 0 for b in layout):
+        u = bases[0]
+        lead = u.shape[:-1]
+        blocks = [(start, b.degree) for b, start in zip(layout, block_offsets(layout))]
+        y = taylor_linear(u.reshape(-1, u.shape[-1]), weight, blocks)
+        return y.reshape(*lead, weight.shape[0])
+    out = None
+    for block, start in zip(layout, block_offsets(layout)):
+        part = apply_block(weight[:, start : start + block.width], block, bases[block.base])
+        out = part if out is None else out + part
+    return out
+
+
+# --- built-in expansions ---------------------------------------------------------------------------
+
+
+def _install() -> None:
+    from .expansion.basic import IdentityExpansion
+    from .expansion.polynomial import Taylor
+    from .expansion.spline import BSpline
+    from .reconciliation.basic import IdentityReconciliation, Masking
+    from .reconciliation.lowrank import LowRank
+
+    register_layout(
+        Taylor,
+        lambda e: [Block(e.m**i, "power", i, 0, e.m) for i in range(1, e.degree + 1)],
+        lambda e, x: [x],
+    )
+    register_layout(IdentityExpansion, lambda e: [Block(e.m, "power", 1, 0, e.m)], lambda e, x: [x])
+    register_layout(BSpline, lambda e: [Block(e.D, "bspline", 0, 0, e.m, e)], lambda e, x: [x])
+
+    register_product(IdentityReconciliation, lambda psi, layout, bases: dense_product(psi.W, layout, bases))
+    register_product(Masking, lambda psi, layout, bases: dense_product(psi.W * psi._mask(), layout, bases))
+    register_product(LowRank, lambda psi, layout, bases: dense_product(psi.B.T, layout, bases) @ psi.A.T)
+
+    try:  # composite expansions (nested / extended), when present
+        from .expansion import composite
+    except ImportError:  # pragma: no cover
+        composite = None
+    if composite is not None:
+        _install_composite(composite)
+
+
+def _install_composite(composite) -> None:
+    extended = getattr(composite, "Extended", None) or getattr(composite, "ExtendedExpansion", None)
+    nested = getattr(composite, "Nested", None) or getattr(composite, "NestedExpansion", None)
+    if extended is not None:
+
+        def extended_layout(e):
+            blocks, offset = [], 0
+            for child in e.functions:
+                sub = layout_of(child)
+                if sub is None:
+                    blocks.append(Block(child.D, "dense", 0, offset, child.D))
+                    offset += 1
+                    continue
+                count = 1 + max(b.base for b in sub)
+                blocks.extend(Block(b.width, b.kind, b.degree, b.base + offset, b.base_width, b.module) for b in sub)
+                offset += count
+            return blocks
+
+        def extended_bases(e, x):
+            out = []
+            for child in e.functions:
+                if layout_of(child) is None:
+                    out.append(child(x))
+                else:
+                    out.extend(bases_of(child, x))
+            return out
+
+        register_layout(extended, extended_layout, extended_bases)
+    if nested is not None:
+
+        def nested_layout(e):
+            return layout_of(e.functions[-1]) if len(e.functions) else None
+
+        def nested_bases(e, x):
+            for child in e.functions[:-1]:
+                x = child(x)
+            return bases_of(e.functions[-1], x)
+
+        register_layout(nested, nested_layout, nested_bases)

@@ -1,0 +1,168 @@
+"""Implicit paths: the head never builds kappa(x) (or W) and still equals the explicit path."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import rpnkit as rk
+from rpnkit.functional.implicit import bspline_linear, power_contract, taylor_linear
+from rpnkit.functional.polynomial import taylor
+from rpnkit.functional.spline import bspline_basis, uniform_knots
+from rpnkit.implicit import layout_of
+
+DT = torch.float64
+EXPANSIONS = [
+    {"name": "taylor", "degree": 2},
+    {"name": "taylor", "degree": 3},
+    {"name": "taylor", "degree": 2, "preprocess": "tanh"},
+    {"name": "bspline", "t": 4, "d": 3},
+]
+RECONCILIATIONS = [
+    "identity",
+    {"name": "identity", "bias": True},
+    {"name": "lowrank", "rank": 3},
+    {"name": "masking", "p": 0.5},
+    {"name": "blockwise_hm", "p": 2},
+    {"name": "blockwise_lphm", "p": 3, "rank": 2},
+    {"name": "blockwise_dual_lphm", "rank": 2, "bias": True},
+]
+
+
+def twins(m, n, **kw):
+    implicit = rk.Head(m, n, **kw).to(DT)
+    explicit = rk.Head(m, n, implicit=False, **kw).to(DT)
+    explicit.load_state_dict(implicit.state_dict())
+    return implicit, explicit
+
+
+@pytest.mark.parametrize("expansion", EXPANSIONS, ids=lambda e: f"{e['name']}{e.get('degree', '')}")
+@pytest.mark.parametrize("reconciliation", RECONCILIATIONS, ids=str)
+def test_implicit_head_equals_explicit_head_values_and_gradients(expansion, reconciliation):
+    torch.manual_seed(0)
+    implicit, explicit = twins(4, 6, expansion=expansion, reconciliation=reconciliation, channels=2,
+                               remainder="linear")
+    assert implicit.uses_implicit_path and not explicit.uses_implicit_path
+    x = (torch.rand(2, 5, 4, dtype=DT) * 1.8 - 0.9).requires_grad_()
+    y1, y2 = implicit(x), explicit(x)
+    torch.testing.assert_close(y1, y2, rtol=1e-12, atol=1e-12)
+    g = torch.randn_like(y1)
+    grads1 = torch.autograd.grad(y1, [x, *implicit.parameters()], g)
+    grads2 = torch.autograd.grad(y2, [x, *explicit.parameters()], g)
+    for a, b in zip(grads1, grads2):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("reconciliation", ["identity", "lowrank", "blockwise_dual_lphm"])
+def test_implicit_head_gradcheck(reconciliation):
+    head = rk.Head(3, 4, expansion="taylor", reconciliation=reconciliation).to(DT)
+    assert head.uses_implicit_path
+    x = torch.randn(4, 3, dtype=DT, requires_grad=True)
+    assert torch.autograd.gradcheck(head, (x,))
+
+
+def test_implicit_path_never_builds_the_features(monkeypatch):
+    head = rk.Head(50, 8, expansion="taylor", reconciliation="lowrank")
+    monkeypatch.setattr(type(head.expansion), "transform", lambda self, x: pytest.fail("kappa(x) was built"))
+    assert head(torch.randn(3, 50)).shape == (3, 8)
+
+
+def test_the_head_picks_the_path_automatically():
+    assert rk.Head(4, 3, expansion="taylor").uses_implicit_path
+    assert rk.Head(4, 3, expansion="bspline", reconciliation="lowrank").uses_implicit_path
+    assert not rk.Head(4, 3, expansion="identity").uses_implicit_path  # nothing to gain
+    assert not rk.Head(4, 3, expansion="taylor", reconciliation="dual_lphm").uses_implicit_path  # flat Kronecker
+    assert not rk.Head(4, 3, expansion={"name": "taylor", "postprocess": "layer_norm"}).uses_implicit_path
+    assert not rk.Head(4, 3, expansion="taylor", instance_interdependence={"name": "identity"}).uses_implicit_path
+    assert not rk.Head(4, 3, expansion="taylor", implicit=False).uses_implicit_path
+
+
+def test_requiring_an_unsupported_implicit_path_is_a_clear_error():
+    with pytest.raises(rk.ConfigError, match=r"implicit: no implicit path for expansion Taylor with reconciliation DualLPHM"):
+        rk.Head(4, 3, expansion="taylor", reconciliation="dual_lphm", implicit=True)
+
+
+def test_layout_of_taylor_and_bspline():
+    layout = layout_of(rk.build("expansion", {"name": "taylor", "degree": 3}, m=5))
+    assert [(b.kind, b.degree, b.width) for b in layout] == [("power", 1, 5), ("power", 2, 25), ("power", 3, 125)]
+    assert [b.kind for b in layout_of(rk.build("expansion", "bspline", m=2))] == ["bspline"]
+    assert layout_of(rk.build("expansion", "gaussian_rbf", m=2)) is None
+
+
+def test_power_contract_and_taylor_linear_match_the_features():
+    u = torch.randn(6, 5, dtype=DT)
+    for k in (1, 2, 3):
+        M = torch.randn(4, 5**k, dtype=DT)
+        torch.testing.assert_close(power_contract(M, u, k), taylor(u, k)[:, -(5**k):] @ M.T)
+    W = torch.randn(4, 30, dtype=DT, requires_grad=True)
+    u.requires_grad_()
+    torch.testing.assert_close(taylor_linear(u, W, [(0, 1), (5, 2)]), taylor(u, 2) @ W.T)
+    assert torch.autograd.gradcheck(lambda a, b: taylor_linear(a, b, [(0, 1), (5, 2)]), (u, W))
+
+
+def test_bspline_linear_recomputes_the_basis_and_has_exact_gradients():
+    knots = uniform_knots(-1.0, 1.0, 5, 3)
+    x = (torch.rand(7, 3, dtype=DT) * 1.8 - 0.9).requires_grad_()
+    W = torch.randn(4, 3 * 8, dtype=DT, requires_grad=True)
+    torch.testing.assert_close(bspline_linear(x, knots, 3, W), bspline_basis(x, knots, 3).flatten(-2) @ W.T)
+    assert torch.autograd.gradcheck(lambda a, b: bspline_linear(a, knots, 3, b), (x, W))
+    y = bspline_linear(x, knots, 3, W)
+    saved = [t for t in y.grad_fn.saved_tensors]
+    assert {tuple(t.shape) for t in saved} == {(7, 3), (12,), (4, 24)}  # x, knots, W: no basis kept
+
+
+def test_blockwise_weight_is_a_kronecker_product_per_block():
+    head = rk.Head(4, 6, expansion="taylor", reconciliation={"name": "blockwise_dual_lphm", "rank": 2, "p": 3}).to(DT)
+    psi = head.reconciliation
+    assert psi.shapes == [(1, 4), (4, 4)]
+    parts = [torch.kron(P @ Q.T, S @ T.T) for P, Q, S, T in zip(psi.P, psi.Q, psi.S, psi.T)]
+    torch.testing.assert_close(psi.weight(), torch.cat(parts, dim=1))
+    assert psi.l == sum(2 * (3 + q + 2 + t) for q, t in psi.shapes)
+    z = torch.randn(5, head.D, dtype=DT)
+    torch.testing.assert_close(psi(z), z @ psi.weight().T)
+
+
+def test_blockwise_on_one_dense_block_equals_the_flat_kronecker_family():
+    flat = rk.build("reconciliation", {"name": "dual_lphm", "rank": 2, "p": 2, "q": 3}, n=4, D=9).to(DT)
+    block = rk.build("reconciliation", {"name": "blockwise_dual_lphm", "rank": 2, "p": 2}, n=4, D=9).to(DT)
+    with torch.no_grad():
+        block.P[0].copy_(flat.P), block.Q[0].copy_(flat.Q), block.S[0].copy_(flat.S), block.T[0].copy_(flat.T)
+    torch.testing.assert_close(block.weight(), flat.weight())
+
+
+def test_mnist_shaped_blockwise_layer_parameter_count():
+    head = rk.Head(784, 64, expansion="taylor", reconciliation={"name": "blockwise_dual_lphm", "rank": 5, "p": 8})
+    assert head.D == 615_440 and head.l == 11_925 and head.uses_implicit_path
+    assert head(torch.rand(2, 784)).shape == (2, 64)
+
+
+def test_blockwise_models_round_trip_through_save_and_load(tmp_path):
+    model = rk.RPN([5, 6, 3], head={"expansion": "taylor", "reconciliation": {"name": "blockwise_lphm", "rank": 2}})
+    rk.save(model, tmp_path / "m")
+    loaded = rk.load(tmp_path / "m")
+    x = torch.randn(4, 5)
+    assert torch.equal(model(x), loaded(x))
+    assert "layout" not in str(model.to_config())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "head",
+    [
+        {"expansion": "taylor", "reconciliation": "identity"},
+        {"expansion": "taylor", "reconciliation": {"name": "lowrank", "rank": 2}},
+        {"expansion": "taylor", "reconciliation": {"name": "blockwise_dual_lphm", "rank": 2}},
+        {"expansion": "taylor", "reconciliation": {"name": "dual_lphm", "rank": 2}},
+        {"expansion": "bspline", "reconciliation": "identity", "remainder": "linear"},
+        {"expansion": "chebyshev", "reconciliation": "hm", "input_processing": "layer_norm"},
+    ],
+    ids=lambda h: f"{h['expansion']}+{h['reconciliation']}",
+)
+def test_torch_compile_fullgraph(head):
+    torch._dynamo.reset()
+    module = rk.Head(6, 4, **head)
+    compiled = torch.compile(module, fullgraph=True)
+    x = torch.rand(5, 6) * 1.8 - 0.9
+    torch.testing.assert_close(compiled(x), module(x), rtol=1e-5, atol=1e-5)
+    compiled(x).sum().backward()
+    assert all(p.grad is not None for p in module.parameters())
