@@ -413,7 +413,7 @@ def test_small_rpn_learns_digits():
     ytr, yte = torch.tensor(ytr), torch.tensor(yte)
     torch.manual_seed(0)
     model = rk.RPN([64, 32, 10], head={"expansion": {"name": "taylor", "degree": 2}, "input_processing": "layer_norm",
-                                       "reconciliation": {"name": "lowrank", "rank": 4, "bias": True}})
+                                       "reconciliation": {"name": "lowrank", "rank": 8, "bias": True}})
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)
     for _ in range(15):
         perm = torch.randperm(len(Xtr))

@@ -166,3 +166,15 @@ def test_torch_compile_fullgraph(head):
     torch.testing.assert_close(compiled(x), module(x), rtol=1e-5, atol=1e-5)
     compiled(x).sum().backward()
     assert all(p.grad is not None for p in module.parameters())
+
+
+def test_shared_kernel_is_k_kron_identity_and_a_convolution_of_patches():
+    psi = rk.build("reconciliation", {"name": "shared_kernel", "positions": 4}, n=8, D=12).to(DT)
+    torch.testing.assert_close(psi.weight(), torch.kron(psi.K, torch.eye(4, dtype=DT)))
+    z = torch.randn(3, 12, dtype=DT)
+    torch.testing.assert_close(psi(z), z @ psi.weight().T)
+    assert psi.l == 2 * 3
+    # patches laid out as (c*ps + k) * P + p: the product is the same kernel at every position p
+    Z = z.reshape(3, 3, 4)
+    for p in range(4):
+        torch.testing.assert_close(psi(z).reshape(3, 2, 4)[:, :, p], Z[:, :, p] @ psi.K.T)

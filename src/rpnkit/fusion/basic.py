@@ -1,51 +1,135 @@
-"""Elementwise fusions, concatenation and parameterised concatenation."""
+"""Elementwise (metric) fusions and concatenation: no learnable parameters."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import ClassVar
 
 import torch
 from torch import Tensor
 
-from ..base import Fusion, positive_int
+from ..base import Fusion
 from ..errors import ConfigError
-from ..registry import build, child_path, register
+from ..functional.fusion import FUSION_METRICS, fuse_metric
+from ..registry import register
 
-__all__ = ["MeanFusion", "SumFusion", "MaxFusion", "Concatenation", "ParameterizedConcatenation"]
+__all__ = [
+    "ElementwiseFusion",
+    "MetricFusion",
+    "MeanFusion",
+    "SumFusion",
+    "MaxFusion",
+    "MinFusion",
+    "ProdFusion",
+    "MedianFusion",
+    "L1NormFusion",
+    "L2NormFusion",
+    "Concatenation",
+]
+
+
+class ElementwiseFusion(Fusion):
+    """Base of the metric fusions: reduce k equally wide inputs elementwise; n = the common width.
+
+    Subclasses fix :attr:`metric` (a key of :data:`rpnkit.functional.fusion.FUSION_METRICS`).
+    """
+
+    metric: ClassVar[str]
+
+    def __init__(self, dims: Sequence[int]) -> None:
+        super().__init__(dims)
+
+    def fuse(self, xs: list[Tensor]) -> Tensor:
+        return fuse_metric(xs, self.metric)
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + f", metric={self.metric!r}"
+
+
+@register("fusion", "metric", aliases=["metric_fusion"])
+class MetricFusion(ElementwiseFusion):
+    """Elementwise ``metric`` over the k inputs, chosen by name.
+
+    Args:
+        metric: one of mean, sum, max, min, prod, median, l1_norm, l2_norm.
+
+    Example:
+        >>> import torch
+        >>> MetricFusion([2, 2], metric="min")([torch.tensor([1.0, 5.0]), torch.tensor([3.0, 2.0])])
+        tensor([1., 2.])
+    """
+
+    metric = "mean"
+
+    def __init__(self, dims: Sequence[int], metric: str = "mean") -> None:
+        if metric not in FUSION_METRICS:
+            raise ConfigError(f"metric must be one of {sorted(FUSION_METRICS)}, got {metric!r}")
+        super().__init__(dims)
+        self.metric = metric
 
 
 @register("fusion", "mean", aliases=["average", "average_fusion", "mean_fusion"])
-class MeanFusion(Fusion):
-    """Elementwise mean of k equally wide inputs."""
+class MeanFusion(ElementwiseFusion):
+    """Elementwise mean of k equally wide inputs (the default channel and head fusion).
 
-    def __init__(self, dims: Sequence[int]) -> None:
-        super().__init__(dims)
+    The reference system has two classes behind these names (``average_fusion`` and the metric
+    ``mean_fusion``, which shadows the other's alias); they compute the same thing, so all names
+    lead here.
+    """
 
-    def fuse(self, xs: list[Tensor]) -> Tensor:
-        return xs[0] if len(xs) == 1 else torch.stack(xs, dim=0).mean(dim=0)
+    metric = "mean"
 
 
 @register("fusion", "sum", aliases=["summation", "summation_fusion", "sum_fusion"])
-class SumFusion(Fusion):
+class SumFusion(ElementwiseFusion):
     """Elementwise sum of k equally wide inputs."""
 
-    def __init__(self, dims: Sequence[int]) -> None:
-        super().__init__(dims)
-
-    def fuse(self, xs: list[Tensor]) -> Tensor:
-        return xs[0] if len(xs) == 1 else torch.stack(xs, dim=0).sum(dim=0)
+    metric = "sum"
 
 
 @register("fusion", "max", aliases=["max_fusion"])
-class MaxFusion(Fusion):
+class MaxFusion(ElementwiseFusion):
     """Elementwise maximum of k equally wide inputs."""
 
-    def __init__(self, dims: Sequence[int]) -> None:
-        super().__init__(dims)
+    metric = "max"
 
-    def fuse(self, xs: list[Tensor]) -> Tensor:
-        return xs[0] if len(xs) == 1 else torch.stack(xs, dim=0).amax(dim=0)
+
+@register("fusion", "min", aliases=["min_fusion"])
+class MinFusion(ElementwiseFusion):
+    """Elementwise minimum of k equally wide inputs."""
+
+    metric = "min"
+
+
+@register("fusion", "prod", aliases=["prod_fusion", "product"])
+class ProdFusion(ElementwiseFusion):
+    """Elementwise product of k equally wide inputs (the GAT-like head's fusion)."""
+
+    metric = "prod"
+
+
+@register("fusion", "median", aliases=["median_fusion"])
+class MedianFusion(ElementwiseFusion):
+    """Elementwise median of k equally wide inputs; the mean of the two middle values when k is even.
+
+    (The reference system's ``torch.median`` returns the lower middle value for an even k.)
+    """
+
+    metric = "median"
+
+
+@register("fusion", "l1_norm", aliases=["l1_norm_fusion"])
+class L1NormFusion(ElementwiseFusion):
+    """Elementwise L1 norm across the k inputs: sum_i |x_i|."""
+
+    metric = "l1_norm"
+
+
+@register("fusion", "l2_norm", aliases=["l2_norm_fusion"])
+class L2NormFusion(ElementwiseFusion):
+    """Elementwise L2 norm across the k inputs: sqrt(sum_i x_i**2)."""
+
+    metric = "l2_norm"
 
 
 @register("fusion", "concatenation", aliases=["concat", "concatenation_fusion"])
@@ -69,32 +153,3 @@ class Concatenation(Fusion):
 
     def fuse(self, xs: list[Tensor]) -> Tensor:
         return torch.cat(xs, dim=-1)
-
-
-@register("fusion", "parameterized_concatenation", aliases=["parameterized_concatenation_fusion"])
-class ParameterizedConcatenation(Fusion):
-    """y = concat(x_1..x_k) @ W.T with W in R^{n x sum(dims)} given by a reconciliation (structured).
-
-    Args:
-        n: output width (default: dims[0] when all inputs are equally wide).
-        reconciliation: spec of the reconciliation that holds W (default ``identity``; any
-            registered reconciliation such as ``lowrank`` or ``dual_lphm`` works).
-    """
-
-    def __init__(self, dims: Sequence[int], n: int | None = None, reconciliation: Any = "identity") -> None:
-        dims = list(dims)
-        if n is None:
-            if len(set(dims)) != 1:
-                raise ConfigError(f"parameterized_concatenation needs n when input widths differ (dims={dims})")
-            n = dims[0]
-        self.n = positive_int(n, "n")
-        super().__init__(dims)
-        self.reconciliation = build("reconciliation", reconciliation, path=child_path("reconciliation"), n=self.n, D=sum(self.dims))
-
-    def fuse(self, xs: list[Tensor]) -> Tensor:
-        return self.reconciliation(torch.cat(xs, dim=-1))
-
-    def to_config(self) -> dict[str, Any]:
-        config = super().to_config()
-        config["n"] = self.n
-        return config

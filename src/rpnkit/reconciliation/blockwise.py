@@ -22,6 +22,7 @@ from ..base import Reconciliation, positive_int
 from ..errors import ConfigError
 from ..functional.factors import close_factor
 from ..functional.implicit import power_contract
+from ..functional.init import lowrank_pair_, scaled_orthogonal_
 from ..functional.kronecker import kron_matvec, kron_weight
 from ..functional.spline import bspline_basis
 from ..implicit import Block, block_offsets, register_product
@@ -130,8 +131,8 @@ class BlockwiseHM(BlockwiseKronecker):
     def reset_parameters(self) -> None:
         super().reset_parameters()
         for (q, _), A, B in zip(self.shapes, self.A, self.B):
-            nn.init.normal_(A, std=self._std_a(q))
-            nn.init.normal_(B, std=self._std_b(q))
+            scaled_orthogonal_(A, self._std_a(q))
+            scaled_orthogonal_(B, self._std_b(q))
 
     def block_factors(self, i: int) -> tuple[Any, Any]:
         return self.A[i], self.B[i]
@@ -156,9 +157,8 @@ class BlockwiseLPHM(BlockwiseKronecker):
     def reset_parameters(self) -> None:
         super().reset_parameters()
         for (q, _), A, S, T in zip(self.shapes, self.A, self.S, self.T):
-            nn.init.normal_(A, std=self._std_a(q))
-            nn.init.normal_(S, std=self.rank**-0.5)
-            nn.init.normal_(T, std=self._std_b(q))
+            scaled_orthogonal_(A, self._std_a(q))
+            lowrank_pair_(S, T, self._std_b(q))
 
     def block_factors(self, i: int) -> tuple[Any, Any]:
         return self.A[i], (self.S[i], self.T[i])
@@ -189,10 +189,50 @@ class BlockwiseDualLPHM(BlockwiseKronecker):
     def reset_parameters(self) -> None:
         super().reset_parameters()
         for (q, _), P, Q, S, T in zip(self.shapes, self.P, self.Q, self.S, self.T):
-            nn.init.normal_(P, std=self.rank**-0.5)
-            nn.init.normal_(Q, std=self._std_a(q))
-            nn.init.normal_(S, std=self.rank**-0.5)
-            nn.init.normal_(T, std=self._std_b(q))
+            lowrank_pair_(P, Q, self._std_a(q))
+            lowrank_pair_(S, T, self._std_b(q))
 
     def block_factors(self, i: int) -> tuple[Any, Any]:
         return (self.P[i], self.Q[i]), (self.S[i], self.T[i])
+
+
+@register("reconciliation", "shared_kernel", aliases=["convolution_kernel"])
+class SharedKernel(Reconciliation):
+    """One kernel K shared by P positions: W = K (x) I_P, K in R^{(n/P) x (D/P)}; l = n D / P^2.
+
+    With a geometric patch expansion, whose output column (c ps + k) P + p holds position k of
+    channel c's patch around centre p, this is a convolution (the RPN 2 grid head): every patch is
+    multiplied by the same (out channels x in channels * patch size) kernel. Applied as K @ Z with
+    z viewed as Z in R^{(D/P) x P}; W is never built.
+
+    Args:
+        positions: P, the number of patches (divides n and D).
+    """
+
+    def __init__(self, n: int, D: int, positions: int = 1, bias: bool = False, gain: float = 1.0) -> None:
+        super().__init__(n, D, bias=bias, gain=gain)
+        self.positions = positive_int(positions, "positions")
+        check_factor(self.positions, "positions", self.n, "n")
+        check_factor(self.positions, "positions", self.D, "D")
+        self.K = nn.Parameter(torch.empty(self.n // self.positions, self.D // self.positions))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        super().reset_parameters()
+        scaled_orthogonal_(self.K, self.gain * (self.D // self.positions) ** -0.5)
+
+    @property
+    def l(self) -> int:  # noqa: E743
+        return self.K.numel()
+
+    def weight(self) -> Tensor:
+        eye = torch.eye(self.positions, dtype=self.K.dtype, device=self.K.device)
+        return torch.kron(self.K, eye)
+
+    def product(self, z: Tensor) -> Tensor:
+        lead = z.shape[:-1]
+        Z = z.reshape(*lead, self.D // self.positions, self.positions)
+        return (self.K @ Z).reshape(*lead, self.n)
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + f", positions={self.positions}"

@@ -7,6 +7,12 @@ vec-trick (:func:`rpnkit.functional.kron_matvec`) and never materialised in forw
 Difference from the reference system: tinyBIG computes ``einsum('pq,st->psqt')`` on the flattened
 (1, pq) and (1, st) parameter rows and reshapes, which yields a rearrangement of vec(A) vec(B)^T, not
 A (x) B (its HM can collapse to rank 1). Weights trained there do not map one-to-one onto these.
+
+Initialisation: the factors are drawn (semi-)orthogonal with their entries' mean squares set so
+that W = A (x) B has entries of mean square gain**2 / D exactly (A: 1/q, B: gain**2/t). When both
+factors are square and full rank, W is gain times an orthogonal matrix, so deep stacks keep their
+scale; low-rank factors (lphm, dual_lphm) still lose energy when the rank is below the block size.
+(The reference drew every factor from U[0, 1).)
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from torch import Tensor, nn
 
 from ..base import Reconciliation, positive_int
 from ..functional.factors import close_factor
+from ..functional.init import lowrank_pair_, scaled_orthogonal_
 from ..functional.kronecker import kron_matvec, kron_weight
 from ..registry import register
 from .basic import check_factor
@@ -31,8 +38,9 @@ class Kronecker(Reconciliation):
         q: columns of A (divides D); default: the largest divisor of D that is <= sqrt(D).
     """
 
-    def __init__(self, n: int, D: int, p: int | None = None, q: int | None = None, bias: bool = False,
-                 gain: float = 1.0) -> None:
+    def __init__(
+        self, n: int, D: int, p: int | None = None, q: int | None = None, bias: bool = False, gain: float = 1.0
+    ) -> None:
         super().__init__(n, D, bias=bias, gain=gain)
         self.p = check_factor(close_factor(self.n) if p is None else p, "p", self.n, "n")
         self.q = check_factor(close_factor(self.D) if q is None else q, "q", self.D, "D")
@@ -56,8 +64,9 @@ class Kronecker(Reconciliation):
 class HM(Kronecker):
     """Hypercomplex multiplication: W = A (x) B with dense A (p x q), B (s x t); l = pq + st."""
 
-    def __init__(self, n: int, D: int, p: int | None = None, q: int | None = None, bias: bool = False,
-                 gain: float = 1.0) -> None:
+    def __init__(
+        self, n: int, D: int, p: int | None = None, q: int | None = None, bias: bool = False, gain: float = 1.0
+    ) -> None:
         super().__init__(n, D, p=p, q=q, bias=bias, gain=gain)
         self.A = nn.Parameter(torch.empty(self.p, self.q))
         self.B = nn.Parameter(torch.empty(self.s, self.t))
@@ -65,8 +74,8 @@ class HM(Kronecker):
 
     def reset_parameters(self) -> None:
         super().reset_parameters()
-        nn.init.normal_(self.A, std=self.q**-0.5)
-        nn.init.normal_(self.B, std=self.gain * self.t**-0.5)
+        scaled_orthogonal_(self.A, self.q**-0.5)
+        scaled_orthogonal_(self.B, self.gain * self.t**-0.5)
 
     def factors(self) -> tuple:
         return self.A, self.B
@@ -79,8 +88,16 @@ class LPHM(Kronecker):
     l = pq + r (s + t).
     """
 
-    def __init__(self, n: int, D: int, rank: int = 2, p: int | None = None, q: int | None = None,
-                 bias: bool = False, gain: float = 1.0) -> None:
+    def __init__(
+        self,
+        n: int,
+        D: int,
+        rank: int = 2,
+        p: int | None = None,
+        q: int | None = None,
+        bias: bool = False,
+        gain: float = 1.0,
+    ) -> None:
         super().__init__(n, D, p=p, q=q, bias=bias, gain=gain)
         self.rank = positive_int(rank, "rank")
         self.A = nn.Parameter(torch.empty(self.p, self.q))
@@ -90,9 +107,8 @@ class LPHM(Kronecker):
 
     def reset_parameters(self) -> None:
         super().reset_parameters()
-        nn.init.normal_(self.A, std=self.q**-0.5)
-        nn.init.normal_(self.S, std=self.rank**-0.5)
-        nn.init.normal_(self.T, std=self.gain * self.t**-0.5)
+        scaled_orthogonal_(self.A, self.q**-0.5)
+        lowrank_pair_(self.S, self.T, self.gain * self.t**-0.5)
 
     def factors(self) -> tuple:
         return self.A, (self.S, self.T)
@@ -109,8 +125,16 @@ class DualLPHM(Kronecker):
     q = 784, rank 5 gives l = 5 (8 + 784 + 8 + 785) = 7,925 numbers for a 39-million-entry W.
     """
 
-    def __init__(self, n: int, D: int, rank: int = 2, p: int | None = None, q: int | None = None,
-                 bias: bool = False, gain: float = 1.0) -> None:
+    def __init__(
+        self,
+        n: int,
+        D: int,
+        rank: int = 2,
+        p: int | None = None,
+        q: int | None = None,
+        bias: bool = False,
+        gain: float = 1.0,
+    ) -> None:
         super().__init__(n, D, p=p, q=q, bias=bias, gain=gain)
         self.rank = positive_int(rank, "rank")
         self.P = nn.Parameter(torch.empty(self.p, self.rank))
@@ -121,10 +145,8 @@ class DualLPHM(Kronecker):
 
     def reset_parameters(self) -> None:
         super().reset_parameters()
-        nn.init.normal_(self.P, std=self.rank**-0.5)
-        nn.init.normal_(self.Q, std=self.q**-0.5)
-        nn.init.normal_(self.S, std=self.rank**-0.5)
-        nn.init.normal_(self.T, std=self.gain * self.t**-0.5)
+        lowrank_pair_(self.P, self.Q, self.q**-0.5)
+        lowrank_pair_(self.S, self.T, self.gain * self.t**-0.5)
 
     def factors(self) -> tuple:
         return (self.P, self.Q), (self.S, self.T)

@@ -6,6 +6,7 @@ import torch
 from torch import Tensor, nn
 
 from ..base import Reconciliation, positive_int
+from ..functional.init import lowrank_pair_
 from ..registry import register
 
 __all__ = ["LowRank"]
@@ -16,6 +17,11 @@ class LowRank(Reconciliation):
     """W = A @ B.T with A in R^{n x r}, B in R^{D x r}; l = r (n + D).
 
     Applied as ``(z @ B) @ A.T``: O(r (n + D)) per row instead of O(n D).
+
+    Initialisation: A and B (semi-)orthogonal, A rescaled so that the entries of W have mean square
+    gain**2 / D exactly (:func:`rpnkit.functional.init.lowrank_pair_`). In deep stacks a small r
+    still shrinks the typical output scale: an r-dimensional bottleneck keeps about r/D of a random
+    input's energy, with fluctuations that compound over layers.
 
     Args:
         rank: r.
@@ -35,8 +41,7 @@ class LowRank(Reconciliation):
 
     def reset_parameters(self) -> None:
         super().reset_parameters()
-        nn.init.normal_(self.A, std=self.rank**-0.5)
-        nn.init.normal_(self.B, std=self._std())
+        lowrank_pair_(self.A, self.B, self._std())
 
     def weight(self) -> Tensor:
         return self.A @ self.B.T
