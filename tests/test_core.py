@@ -150,8 +150,13 @@ def test_gaussian_rbf_values_and_buffer():
 
 def test_head_equation_with_channels_remainder_and_processing():
     head = rk.Head(
-        3, 2, expansion={"name": "taylor", "degree": 2}, reconciliation={"name": "lowrank", "rank": 2},
-        remainder={"name": "linear", "bias": True}, channels=3, output_processing="tanh",
+        3,
+        2,
+        expansion={"name": "taylor", "degree": 2},
+        reconciliation={"name": "lowrank", "rank": 2},
+        remainder={"name": "linear", "bias": True},
+        channels=3,
+        output_processing="tanh",
     ).to(DT)
     x = _z(3)
     kx = rk.build("expansion", {"name": "taylor", "degree": 2}, m=3).to(DT)(x)
@@ -198,7 +203,9 @@ def test_batch_prefixes_through_the_model():
 
 def test_instance_and_attribute_interdependence_hooks():
     head = rk.Head(
-        3, 2, attribute_interdependence={"name": "parameterized", "m_out": 4, "reconciliation": "lowrank"},
+        3,
+        2,
+        attribute_interdependence={"name": "parameterized", "m_out": 4, "reconciliation": "lowrank"},
         instance_interdependence={"name": "parameterized", "b": 5, "b_out": 5},
     ).to(DT)
     x = _z(3)
@@ -210,7 +217,9 @@ def test_instance_and_attribute_interdependence_hooks():
 
 
 def test_processing_modules_are_registered_and_follow_eval():
-    model = rk.RPN([4, 8, 3], head={"input_processing": ["batch_norm"], "output_processing": {"name": "dropout", "p": 0.5}})
+    model = rk.RPN(
+        [4, 8, 3], head={"input_processing": ["batch_norm"], "output_processing": {"name": "dropout", "p": 0.5}}
+    )
     names = dict(model.named_parameters())
     assert any("input_processing" in n for n in names)
     assert any("running_mean" in n for n in model.state_dict())
@@ -233,14 +242,29 @@ MODEL_CONFIGS = [
     {"dims": [4, 6, 3], "head": {"expansion": {"name": "taylor", "degree": 2}, "reconciliation": "dual_lphm"}},
     {
         "layers": [
-            {"m": 4, "n": 6, "heads": [{"expansion": "bspline"}, {"expansion": "chebyshev", "channels": 2}],
-             "fusion": "sum"},
-            {"m": 6, "n": 3, "head": {"reconciliation": {"name": "masking", "p": 0.4}, "remainder": "linear",
-                                      "input_processing": ["layer_norm", "gelu"]}},
+            {
+                "m": 4,
+                "n": 6,
+                "heads": [{"expansion": "bspline"}, {"expansion": "chebyshev", "channels": 2}],
+                "fusion": "sum",
+            },
+            {
+                "m": 6,
+                "n": 3,
+                "head": {
+                    "reconciliation": {"name": "masking", "p": 0.4},
+                    "remainder": "linear",
+                    "input_processing": ["layer_norm", "gelu"],
+                },
+            },
         ]
     },
-    {"dims": [4, 4], "head": {"expansion": "gaussian_rbf", "fusion": "parameterized_concatenation", "channels": 2},
-     "width": 2, "fusion": {"name": "parameterized_concatenation", "reconciliation": "lowrank"}},
+    {
+        "dims": [4, 4],
+        "head": {"expansion": "gaussian_rbf", "fusion": "parameterized_concatenation", "channels": 2},
+        "width": 2,
+        "fusion": {"name": "parameterized_concatenation", "reconciliation": "lowrank"},
+    },
 ]
 
 
@@ -308,21 +332,33 @@ def test_config_never_imports_dotted_paths():
 @pytest.mark.parametrize(
     "config,match",
     [
-        ({"dims": [4, 8, 3], "head": {"reconciliation": {"name": "hm", "p": 3}}},
-         r"^layers\[0\]\.head\.reconciliation\.p: p=3 must be a positive divisor of n=8; valid choices: 1, 2, 4, 8$"),
-        ({"layers": [{"m": 4, "n": 8}, {"m": 8, "n": 6, "head": {"reconciliation": {"name": "dual_lphm", "q": 5}}}]},
-         r"^layers\[1\]\.head\.reconciliation\.q: q=5 must be a positive divisor of D=8; valid choices: 1, 2, 4, 8$"),
-        ({"dims": [4, 3], "head": {"reconciliation": "lowrnk"}},
-         r"^layers\[0\]\.head\.reconciliation: unknown reconciliation 'lowrnk'; did you mean 'lowrank'"),
-        ({"dims": [4, 3], "head": {"reconciliation": {"name": "lowrank", "rnk": 2}}},
-         r"layers\[0\]\.head\.reconciliation\.rnk: unknown key 'rnk' for LowRank; did you mean 'rank'\?"),
+        (
+            {"dims": [4, 8, 3], "head": {"reconciliation": {"name": "hm", "p": 3}}},
+            r"^layers\[0\]\.head\.reconciliation\.p: p=3 must be a positive divisor of n=8; valid choices: 1, 2, 4, 8$",
+        ),
+        (
+            {"layers": [{"m": 4, "n": 8}, {"m": 8, "n": 6, "head": {"reconciliation": {"name": "dual_lphm", "q": 5}}}]},
+            r"^layers\[1\]\.head\.reconciliation\.q: q=5 must be a positive divisor of D=8; valid choices: 1, 2, 4, 8$",
+        ),
+        (
+            {"dims": [4, 3], "head": {"reconciliation": "lowrnk"}},
+            r"^layers\[0\]\.head\.reconciliation: unknown reconciliation 'lowrnk'; did you mean 'lowrank'",
+        ),
+        (
+            {"dims": [4, 3], "head": {"reconciliation": {"name": "lowrank", "rnk": 2}}},
+            r"layers\[0\]\.head\.reconciliation\.rnk: unknown key 'rnk' for LowRank; did you mean 'rank'\?",
+        ),
         ({"dims": [4, 3], "hed": {}}, r"^hed: unknown key 'hed' for RPN; did you mean 'head'\?"),
         ({"layers": [{"n": 3}]}, r"layers\[0\]: missing required key\(s\) \['m'\]"),
         ({"layers": [{"m": 4, "n": 5}, {"m": 6, "n": 2}]}, r"layers\[1\]\.m: layer 1 expects m=6 inputs but layer 0"),
-        ({"dims": [4, 3], "head": {"expansion": {"name": "taylor", "degree": 0}}},
-         r"layers\[0\]\.head\.expansion\.degree: degree must be an int >= 1, got 0"),
-        ({"dims": [4, 3], "head": {"expansion": {"name": "taylor", "m": 5}}},
-         r"layers\[0\]\.head\.expansion\.m: m=5 conflicts with the value 4 that the parent supplies"),
+        (
+            {"dims": [4, 3], "head": {"expansion": {"name": "taylor", "degree": 0}}},
+            r"layers\[0\]\.head\.expansion\.degree: degree must be an int >= 1, got 0",
+        ),
+        (
+            {"dims": [4, 3], "head": {"expansion": {"name": "taylor", "m": 5}}},
+            r"layers\[0\]\.head\.expansion\.m: m=5 conflicts with the value 4 that the parent supplies",
+        ),
         ({"dims": [4, 3], "head": {"remainder": "identity"}}, r"identity remainder needs m == n, got m=4, n=3"),
         ({"dims": [4, 5], "width": 2, "fusion": "concatenation"}, r"fusion: concatenation of 2 inputs needs"),
         ({"dims": [4]}, r"dims needs at least two widths"),
@@ -353,8 +389,13 @@ def test_a_built_head_cannot_be_shared():
 
 
 ALL_INIT_SPECS = [
-    "identity", {"name": "lowrank", "rank": 4}, {"name": "hm"}, {"name": "lphm", "rank": 4},
-    {"name": "dual_lphm", "rank": 4}, {"name": "duplicated_padding"}, {"name": "masking"},
+    "identity",
+    {"name": "lowrank", "rank": 4},
+    {"name": "hm"},
+    {"name": "lphm", "rank": 4},
+    {"name": "dual_lphm", "rank": 4},
+    {"name": "duplicated_padding"},
+    {"name": "masking"},
 ]
 
 
@@ -394,9 +435,10 @@ def test_deep_taylor_stack_trains_out_of_the_box():
     head = {"expansion": {"name": "taylor", "degree": 2, "postprocess": "layer_norm"}, "reconciliation": "identity"}
     model = rk.RPN([4, 16, 16, 16, 16, 16, 16, 1], head=head)
     opt = torch.optim.Adam(model.parameters(), lr=1e-2)
-    for step in range(200):
+    first = None
+    for _ in range(200):
         loss = torch.nn.functional.mse_loss(model(x), y)
-        first = loss.item() if step == 0 else first
+        first = loss.item() if first is None else first
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -412,8 +454,14 @@ def test_small_rpn_learns_digits():
     Xtr, Xte = torch.tensor(Xtr, dtype=torch.float32), torch.tensor(Xte, dtype=torch.float32)
     ytr, yte = torch.tensor(ytr), torch.tensor(yte)
     torch.manual_seed(0)
-    model = rk.RPN([64, 32, 10], head={"expansion": {"name": "taylor", "degree": 2}, "input_processing": "layer_norm",
-                                       "reconciliation": {"name": "lowrank", "rank": 8, "bias": True}})
+    model = rk.RPN(
+        [64, 32, 10],
+        head={
+            "expansion": {"name": "taylor", "degree": 2},
+            "input_processing": "layer_norm",
+            "reconciliation": {"name": "lowrank", "rank": 8, "bias": True},
+        },
+    )
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)
     for _ in range(15):
         perm = torch.randperm(len(Xtr))

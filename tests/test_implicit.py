@@ -40,8 +40,7 @@ def twins(m, n, **kw):
 @pytest.mark.parametrize("reconciliation", RECONCILIATIONS, ids=str)
 def test_implicit_head_equals_explicit_head_values_and_gradients(expansion, reconciliation):
     torch.manual_seed(0)
-    implicit, explicit = twins(4, 6, expansion=expansion, reconciliation=reconciliation, channels=2,
-                               remainder="linear")
+    implicit, explicit = twins(4, 6, expansion=expansion, reconciliation=reconciliation, channels=2, remainder="linear")
     assert implicit.uses_implicit_path and not explicit.uses_implicit_path
     x = (torch.rand(2, 5, 4, dtype=DT) * 1.8 - 0.9).requires_grad_()
     y1, y2 = implicit(x), explicit(x)
@@ -78,7 +77,9 @@ def test_the_head_picks_the_path_automatically():
 
 
 def test_requiring_an_unsupported_implicit_path_is_a_clear_error():
-    with pytest.raises(rk.ConfigError, match=r"implicit: no implicit path for expansion Taylor with reconciliation DualLPHM"):
+    with pytest.raises(
+        rk.ConfigError, match=r"implicit: no implicit path for expansion Taylor with reconciliation DualLPHM"
+    ):
         rk.Head(4, 3, expansion="taylor", reconciliation="dual_lphm", implicit=True)
 
 
@@ -93,7 +94,7 @@ def test_power_contract_and_taylor_linear_match_the_features():
     u = torch.randn(6, 5, dtype=DT)
     for k in (1, 2, 3):
         M = torch.randn(4, 5**k, dtype=DT)
-        torch.testing.assert_close(power_contract(M, u, k), taylor(u, k)[:, -(5**k):] @ M.T)
+        torch.testing.assert_close(power_contract(M, u, k), taylor(u, k)[:, -(5**k) :] @ M.T)
     W = torch.randn(4, 30, dtype=DT, requires_grad=True)
     u.requires_grad_()
     torch.testing.assert_close(taylor_linear(u, W, [(0, 1), (5, 2)]), taylor(u, 2) @ W.T)

@@ -4,7 +4,8 @@
 * :class:`Interdependence` (xi): attribute type (..., b, m) -> (..., b, m'); instance type mixes
   the rows: (b, D) -> (b', D).
 * :class:`Reconciliation` (psi): owns l learnable numbers that define W in R^{n x D};
-  ``forward(z)`` returns ``z @ W.T`` (+ bias) computed *through the structure* by ``product``, ``weight()`` materialises W.
+  ``forward(z)`` returns ``z @ W.T`` (+ bias) computed *through the structure* by ``product``;
+  ``weight()`` materialises W.
 * :class:`Remainder` (pi): (..., m) -> (..., n).
 * :class:`Fusion`: a list of k tensors (..., d_i) -> (..., n).
 """
@@ -38,7 +39,9 @@ __all__ = [
 def positive_int(value: Any, name: str, minimum: int = 1) -> int:
     """Validate an integer hyperparameter (``bool`` is rejected)."""
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ConfigError(f"{name} must be an int >= {minimum}, got {value!r}", child_path(name) if "[" not in name else "")
+        raise ConfigError(
+            f"{name} must be an int >= {minimum}, got {value!r}", child_path(name) if "[" not in name else ""
+        )
     return value
 
 

@@ -35,14 +35,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .functional.implicit import bspline_linear, power_contract, taylor_linear
 
-__all__ = ["Block", "layout_of", "bases_of", "supports", "implicit_product", "register_layout", "register_product",
-           "block_offsets"]
+__all__ = [
+    "Block",
+    "layout_of",
+    "bases_of",
+    "supports",
+    "implicit_product",
+    "register_layout",
+    "register_product",
+    "block_offsets",
+]
 
 
 @dataclass(frozen=True)

@@ -221,8 +221,7 @@ def _ensure_loaded() -> None:
     if _LOADED:
         return
     _LOADED = True
-    from . import compression, expansion, fusion, interdependence, nn as _nn, reconciliation, remainder  # noqa: F401
-    from . import implicit, processing  # noqa: F401
+    from . import compression, expansion, fusion, implicit, interdependence, processing, reconciliation, remainder  # noqa: F401  # noqa: F401
     from .reconciliation import blockwise  # noqa: F401
 
     implicit._install()

@@ -9,8 +9,12 @@ CASES = [
     Case("expansion", {"name": "bspline", "t": 4, "d": 2}, {"m": 2}, low=-0.9, high=0.9),
     Case("expansion", {"name": "chebyshev", "degree": 4}, {"m": 3}),
     Case("expansion", {"name": "gaussian_rbf", "num_interval": 4}, {"m": 2}),
-    Case("expansion", {"name": "taylor", "degree": 2, "preprocess": "layer_norm", "postprocess": ["tanh"]},
-         {"m": 3}, id="expansion/taylor+processing"),
+    Case(
+        "expansion",
+        {"name": "taylor", "degree": 2, "preprocess": "layer_norm", "postprocess": ["tanh"]},
+        {"m": 3},
+        id="expansion/taylor+processing",
+    ),
     # reconciliations
     Case("reconciliation", "identity", {"n": 4, "D": 6}),
     Case("reconciliation", {"name": "identity", "bias": True}, {"n": 4, "D": 6}, id="reconciliation/identity+bias"),
@@ -31,18 +35,40 @@ CASES = [
     Case("fusion", "max", {"dims": [3, 3]}),
     Case("fusion", "concatenation", {"dims": [2, 3]}),
     Case("fusion", {"name": "parameterized_concatenation", "n": 3}, {"dims": [2, 3]}),
-    Case("fusion", {"name": "parameterized_concatenation", "reconciliation": {"name": "lowrank", "rank": 1}},
-         {"dims": [2, 2]}, id="fusion/parameterized_concatenation+lowrank"),
+    Case(
+        "fusion",
+        {"name": "parameterized_concatenation", "reconciliation": {"name": "lowrank", "rank": 1}},
+        {"dims": [2, 2]},
+        id="fusion/parameterized_concatenation+lowrank",
+    ),
     # interdependences
     Case("interdependence", "identity", {"m": 3}),
     Case("interdependence", {"name": "parameterized", "m_out": 2, "reconciliation": "lowrank"}, {"m": 3}),
-    Case("interdependence", {"name": "parameterized", "kind": "instance", "b": 4, "b_out": 3}, {"m": 3},
-         prefix=False, id="interdependence/parameterized-instance"),
+    Case(
+        "interdependence",
+        {"name": "parameterized", "kind": "instance", "b": 4, "b_out": 3},
+        {"m": 3},
+        prefix=False,
+        id="interdependence/parameterized-instance",
+    ),
     # processing
     Case("processing", "layer_norm", {"m": 3}),
     Case("processing", "batch_norm", {"m": 3}),
     Case("processing", {"name": "dropout", "p": 0.3}, {"m": 3}, grad_params=False),
-    *[Case("processing", name, {"m": 3}, grad_params=False)
-      for name in ["relu", "gelu", "silu", "tanh", "sigmoid", "softplus", "elu", "celu", "exp", "identity",
-                   "leaky_relu"]],
+    *[
+        Case("processing", name, {"m": 3}, grad_params=False)
+        for name in [
+            "relu",
+            "gelu",
+            "silu",
+            "tanh",
+            "sigmoid",
+            "softplus",
+            "elu",
+            "celu",
+            "exp",
+            "identity",
+            "leaky_relu",
+        ]
+    ],
 ]

@@ -9,9 +9,9 @@ from torch import Tensor, nn
 from ..base import Interdependence, Reconciliation, Remainder, Transformation, positive_int
 from ..component import Component, check_last_dim, to_plain
 from ..errors import ConfigError
-from ..registry import build, child_path, get_class, register
 from ..implicit import bases_of, implicit_product, layout_of, supports, worthwhile
 from ..processing import build_processing, processing_config
+from ..registry import build, child_path, get_class, register
 
 __all__ = ["Head"]
 
@@ -91,16 +91,22 @@ class Head(Component):
         width = self.m
         self.attribute_interdependence = None
         if attribute_interdependence is not None:
-            xi = build("interdependence", attribute_interdependence, path=child_path("attribute_interdependence"), m=width)
+            xi = build(
+                "interdependence", attribute_interdependence, path=child_path("attribute_interdependence"), m=width
+            )
             if not isinstance(xi, Interdependence) or xi.kind != "attribute":
-                raise ConfigError("attribute_interdependence must be of kind 'attribute'", child_path("attribute_interdependence"))
+                raise ConfigError(
+                    "attribute_interdependence must be of kind 'attribute'", child_path("attribute_interdependence")
+                )
             self.attribute_interdependence = xi
             width = xi.m_out
 
         self.expansion = build(TRANSFORMATION_KINDS, expansion, path=child_path("expansion"), m=width)
         if not isinstance(self.expansion, Transformation):
-            raise ConfigError(f"expansion must be an Expansion or Compression, got {type(self.expansion).__name__}",
-                              child_path("expansion"))
+            raise ConfigError(
+                f"expansion must be an Expansion or Compression, got {type(self.expansion).__name__}",
+                child_path("expansion"),
+            )
         self.D = self.expansion.D
         layout = layout_of(self.expansion)
 
@@ -113,7 +119,9 @@ class Head(Component):
                 spec = {**spec, "kind": "instance"}
             xi = build("interdependence", spec, path=child_path("instance_interdependence"), m=self.D)
             if not isinstance(xi, Interdependence) or xi.kind != "instance":
-                raise ConfigError("instance_interdependence must be of kind 'instance'", child_path("instance_interdependence"))
+                raise ConfigError(
+                    "instance_interdependence must be of kind 'instance'", child_path("instance_interdependence")
+                )
             self.instance_interdependence = xi
 
         fusion_cls = _fusion_class(fusion)
@@ -122,25 +130,37 @@ class Head(Component):
         except ConfigError as err:
             raise ConfigError(err.detail, child_path("fusion")) from None
         if isinstance(reconciliation, nn.Module) and self.channels > 1:
-            raise ConfigError("a built reconciliation module can serve one channel only; pass a spec for channels > 1",
-                              child_path("reconciliation"))
+            raise ConfigError(
+                "a built reconciliation module can serve one channel only; pass a spec for channels > 1",
+                child_path("reconciliation"),
+            )
         self.reconciliations = nn.ModuleList(
-            build("reconciliation", reconciliation, path=child_path("reconciliation"), n=channel_n, D=self.D,
-                  layout=layout)
+            build(
+                "reconciliation",
+                reconciliation,
+                path=child_path("reconciliation"),
+                n=channel_n,
+                D=self.D,
+                layout=layout,
+            )
             for _ in range(self.channels)
         )
         for psi in self.reconciliations:
             if not isinstance(psi, Reconciliation):
-                raise ConfigError(f"reconciliation must be a Reconciliation, got {type(psi).__name__}",
-                                  child_path("reconciliation"))
+                raise ConfigError(
+                    f"reconciliation must be a Reconciliation, got {type(psi).__name__}", child_path("reconciliation")
+                )
         self.fusion = build("fusion", fusion, path=child_path("fusion"), dims=[channel_n] * self.channels, n=self.n)
         if self.fusion.n != self.n:
-            raise ConfigError(f"channel fusion produces width {self.fusion.n}, but the head's n is {self.n}",
-                              child_path("fusion"))
+            raise ConfigError(
+                f"channel fusion produces width {self.fusion.n}, but the head's n is {self.n}", child_path("fusion")
+            )
 
         self.remainder = build("remainder", remainder, path=child_path("remainder"), m=self.m, n=self.n)
         if not isinstance(self.remainder, Remainder):
-            raise ConfigError(f"remainder must be a Remainder, got {type(self.remainder).__name__}", child_path("remainder"))
+            raise ConfigError(
+                f"remainder must be a Remainder, got {type(self.remainder).__name__}", child_path("remainder")
+            )
         self.output_processing = build_processing(output_processing, self.n, "output_processing")
 
         self.implicit = implicit
@@ -152,8 +172,8 @@ class Head(Component):
         if implicit and not possible:
             raise ConfigError(
                 f"no implicit path for expansion {type(self.expansion).__name__} with reconciliation "
-                f"{type(self.reconciliation).__name__}" + (" and an instance interdependence" if
-                                                            self.instance_interdependence is not None else "")
+                f"{type(self.reconciliation).__name__}"
+                + (" and an instance interdependence" if self.instance_interdependence is not None else "")
                 + "; use implicit: null (auto) or false",
                 child_path("implicit"),
             )

@@ -70,8 +70,10 @@ class Layer(Component):
         else:
             count = positive_int(1 if width is None else width, "width")
             if isinstance(head, nn.Module) and count > 1:
-                raise ConfigError("a built Head module cannot be repeated (heads would share weights); pass a spec",
-                                  child_path("head"))
+                raise ConfigError(
+                    "a built Head module cannot be repeated (heads would share weights); pass a spec",
+                    child_path("head"),
+                )
             specs, key = [head_spec(head)] * count, "head"
         self.width = len(specs)
         fusion_cls = _fusion_class(fusion)
@@ -81,13 +83,14 @@ class Layer(Component):
             raise ConfigError(err.detail, child_path("fusion")) from None
         built = []
         for i, spec in enumerate(specs):
-            path = child_path("heads")+f"[{i}]" if key == "heads" else child_path("head")
+            path = child_path("heads") + f"[{i}]" if key == "heads" else child_path("head")
             built.append(build("head", spec, path=path, m=self.m, n=head_n))
         self.heads = nn.ModuleList(built)
         self.fusion = build("fusion", fusion, path=child_path("fusion"), dims=[head_n] * self.width, n=self.n)
         if self.fusion.n != self.n:
-            raise ConfigError(f"head fusion produces width {self.fusion.n}, but the layer's n is {self.n}",
-                              child_path("fusion"))
+            raise ConfigError(
+                f"head fusion produces width {self.fusion.n}, but the layer's n is {self.n}", child_path("fusion")
+            )
 
     @property
     def head(self) -> Head:

@@ -61,7 +61,9 @@ class RPN(Component):
         if dims is not None:
             dims = list(dims)
             if len(dims) < 2:
-                raise ConfigError(f"dims needs at least two widths [input, ..., output], got {dims}", child_path("dims"))
+                raise ConfigError(
+                    f"dims needs at least two widths [input, ..., output], got {dims}", child_path("dims")
+                )
             for i, d in enumerate(dims):
                 if isinstance(d, bool) or not isinstance(d, int) or d < 1:
                     raise ConfigError(f"widths must be positive ints, got {d!r}", child_path("dims") + f"[{i}]")
@@ -74,11 +76,19 @@ class RPN(Component):
                 head_specs = list(head)
             else:
                 if isinstance(head, nn.Module) and count > 1:
-                    raise ConfigError("a built Head cannot be shared by several layers; pass a spec", child_path("head"))
+                    raise ConfigError(
+                        "a built Head cannot be shared by several layers; pass a spec", child_path("head")
+                    )
                 head_specs = [head] * count
             for i in range(count):
-                spec = {"name": "rpn", "m": dims[i], "n": dims[i + 1], "head": head_specs[i], "width": width,
-                        "fusion": fusion}
+                spec = {
+                    "name": "rpn",
+                    "m": dims[i],
+                    "n": dims[i + 1],
+                    "head": head_specs[i],
+                    "width": width,
+                    "fusion": fusion,
+                }
                 with_path = child_path("layers") + f"[{i}]"
                 built.append(build("layer", spec, path=with_path))
         else:
@@ -133,8 +143,10 @@ class RPN(Component):
     def to_config(self) -> dict[str, Any]:
         layer_configs = [layer.to_config() for layer in self.layers]
         shared = {k: v for k, v in layer_configs[0].items() if k not in ("m", "n")}
-        if all(isinstance(layer, Layer) and type(layer) is Layer for layer in self.layers) and all(
-            {k: v for k, v in c.items() if k not in ("m", "n")} == shared for c in layer_configs[1:]
-        ) and "head" in shared:
+        if (
+            all(isinstance(layer, Layer) and type(layer) is Layer for layer in self.layers)
+            and all({k: v for k, v in c.items() if k not in ("m", "n")} == shared for c in layer_configs[1:])
+            and "head" in shared
+        ):
             return {"name": "rpn", "dims": self.dims, **shared}
         return {"name": "rpn", "layers": layer_configs}

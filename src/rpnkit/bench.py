@@ -1,0 +1,390 @@
+"""rpnkit's benchmark suite (``rpnkit bench``): training-step time and peak memory, as ratios.
+
+Every case is measured beside two baselines *in the same run, on the same machine*:
+
+* the **materialise baseline**, written here: the reference system's method -- build the full
+  kappa(x), build the dense W = psi(w) from the *same* parameters, then ``F.linear``;
+* the **floor**: an ``nn.Linear`` MLP of the same dims (or ``F.conv2d`` / pykan's per-edge spline
+  evaluation for the grid and KAN cases).
+
+Time is the median of repeated training steps (forward, backward, SGD step). Peak memory is the rise
+of the process's resident set (VmHWM, reset before the step) during one training step, measured in a
+fresh subprocess per case so that cases do not share allocator state.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = ["main", "CASES", "materialised_forward", "run_case"]
+
+MNIST_DIMS = [784, 64, 64, 10]
+
+
+# --- the baselines ------------------------------------------------------------------------------------
+
+
+def materialised_forward(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """The reference method: full kappa(x), dense W from the same parameters, F.linear."""
+    for layer in model.layers:
+        outs = []
+        for head in layer.heads:
+            h = head.input_processing(x) if head.input_processing is not None else x
+            z = head.transform(h)  # builds kappa(x)
+            ys = [F.linear(z, psi.weight(), psi.bias) for psi in head.reconciliations]
+            y = head.fusion(ys)
+            if not head.remainder.is_zero:
+                y = y + head.remainder(h)
+            if head.output_processing is not None:
+                y = head.output_processing(y)
+            outs.append(y)
+        x = layer.fusion(outs)
+    return x
+
+
+class Materialised(nn.Module):
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, x):
+        return materialised_forward(self.model, x)
+
+
+def mlp(dims: list[int]) -> nn.Module:
+    layers: list[nn.Module] = []
+    for i in range(len(dims) - 1):
+        layers.append(nn.Linear(dims[i], dims[i + 1]))
+        if i < len(dims) - 2:
+            layers.append(nn.ReLU())
+    return nn.Sequential(*layers)
+
+
+class PerEdgeKAN(nn.Module):
+    """pykan's spline evaluation: a (batch, in, out) tensor of per-edge curves, then a sum over inputs."""
+
+    def __init__(self, m: int, n: int, t: int = 5, d: int = 3) -> None:
+        super().__init__()
+        from .functional.spline import uniform_knots
+
+        self.register_buffer("knots", uniform_knots(-1.0, 1.0, t, d).float())
+        self.d = d
+        self.coef = nn.Parameter(torch.randn(m, n, t + d) * (m * (t + d)) ** -0.5)
+
+    def forward(self, x):
+        from .functional.spline import bspline_basis
+
+        basis = bspline_basis(x, self.knots, self.d)  # (b, in, K)
+        curves = torch.einsum("bik,iok->bio", basis, self.coef)  # (b, in, out): one curve per edge
+        return curves.sum(1)
+
+
+class Conv(nn.Module):
+    def __init__(self, h: int, w: int, c_in: int, c_out: int, k: int) -> None:
+        super().__init__()
+        self.shape = (c_in, h, w)
+        self.conv = nn.Conv2d(c_in, c_out, k, padding=k // 2, bias=False)
+
+    def forward(self, x):
+        return self.conv(x.view(-1, *self.shape)).flatten(1)
+
+
+# --- cases --------------------------------------------------------------------------------------------
+
+
+def _rpn(head: dict[str, Any] | list[dict[str, Any]], dims=None):
+    import rpnkit as rk
+
+    return rk.RPN(dims or MNIST_DIMS, head=head)
+
+
+def _dual(blockwise: bool) -> list[dict[str, Any]]:
+    name = "blockwise_dual_lphm" if blockwise else "dual_lphm"
+    ps = [8, 8, 2]
+    qs = [784, 64, 64]
+    heads = []
+    for p, q in zip(ps, qs):
+        rec: dict[str, Any] = {"name": name, "rank": 5, "p": p}
+        if not blockwise:
+            rec["q"] = q
+        heads.append({"expansion": {"name": "taylor", "degree": 2}, "reconciliation": rec})
+    return heads
+
+
+def _taylor(rec: Any) -> dict[str, Any]:
+    return {"expansion": {"name": "taylor", "degree": 2}, "reconciliation": rec}
+
+
+def _grid_head():
+    import rpnkit as rk
+
+    return rk.Head(
+        784,
+        8 * 784,
+        expansion={"name": "cuboid_patch_geometric", "h": 28, "w": 28, "d": 1, "p_h": 1, "p_w": 1, "p_d": 0},
+        reconciliation={"name": "shared_kernel", "positions": 784},
+    )
+
+
+# name -> (group, builder, input shape, batch); builders return a module
+CASES: dict[str, tuple[str, Callable[[], nn.Module], int, int]] = {
+    "mnist/mlp-floor": ("mnist", lambda: mlp(MNIST_DIMS), 784, 64),
+    "mnist/taylor+identity": ("mnist", lambda: _rpn(_taylor("identity")), 784, 64),
+    "mnist/taylor+identity:materialise": ("mnist", lambda: Materialised(_rpn(_taylor("identity"))), 784, 64),
+    "mnist/taylor+lowrank2": ("mnist", lambda: _rpn(_taylor({"name": "lowrank", "rank": 2})), 784, 64),
+    "mnist/taylor+lowrank2:materialise": (
+        "mnist",
+        lambda: Materialised(_rpn(_taylor({"name": "lowrank", "rank": 2}))),
+        784,
+        64,
+    ),
+    "mnist/taylor+blockwise_dual_lphm5": ("mnist", lambda: _rpn(_dual(True)), 784, 64),
+    "mnist/taylor+blockwise_dual_lphm5:materialise": ("mnist", lambda: Materialised(_rpn(_dual(True))), 784, 64),
+    "mnist/taylor+dual_lphm5": ("mnist", lambda: _rpn(_dual(False)), 784, 64),
+    "mnist/taylor+dual_lphm5:materialise": ("mnist", lambda: Materialised(_rpn(_dual(False))), 784, 64),
+    "kan/bspline-layer": (
+        "kan",
+        lambda: _rpn({"expansion": "bspline", "reconciliation": "identity"}, [128, 128]),
+        128,
+        256,
+    ),
+    "kan/bspline-layer:explicit": (
+        "kan",
+        lambda: _rpn({"expansion": "bspline", "reconciliation": "identity", "implicit": False}, [128, 128]),
+        128,
+        256,
+    ),
+    "kan/per-edge": ("kan", lambda: PerEdgeKAN(128, 128), 128, 256),
+    "grid/rpn2-grid-head": ("grid", _grid_head, 784, 64),
+    "grid/rpn2-grid-head:materialise": ("grid", lambda: Materialised(_wrap_head(_grid_head())), 784, 64),
+    "grid/conv2d-floor": ("grid", lambda: Conv(28, 28, 1, 8, 3), 784, 64),
+}
+
+
+def _wrap_head(head):
+    import rpnkit as rk
+
+    return rk.RPN(layers=[rk.Layer(head.m, head.n, head=head)])
+
+
+# --- measurement --------------------------------------------------------------------------------------
+
+
+def _vm_kb(field: str) -> int:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise RuntimeError(f"{field} not in /proc/self/status")
+
+
+def _reset_peak() -> bool:
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def run_case(name: str, repeats: int, seed: int = 0) -> dict[str, Any]:
+    """Measure one case in this process: median step time (ms) and peak RSS rise (MB)."""
+    torch.manual_seed(seed)
+    group, builder, width, batch = CASES[name]
+    model = builder()
+    x = torch.rand(batch, width) * 2 - 1 if group != "mnist" else torch.rand(batch, width)
+    out_dim = model(x[:2]).shape[-1]
+    target = torch.randint(0, out_dim, (batch,))
+    opt = torch.optim.SGD(model.parameters(), lr=1e-3)
+
+    def step():
+        out = model(x)
+        loss = F.cross_entropy(out, target)
+        loss.backward()
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+
+    step()  # warm-up
+    import gc
+
+    gc.collect()
+    peak_mb = None
+    if _reset_peak():
+        before = _vm_kb("VmRSS")
+        step()
+        peak_mb = (_vm_kb("VmHWM") - before) / 1024
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        step()
+        times.append((time.perf_counter() - start) * 1000)
+    params = sum(p.numel() for p in model.parameters())
+    return {
+        "case": name,
+        "group": group,
+        "ms": statistics.median(times),
+        "peak_mb": peak_mb,
+        "params": params,
+        "batch": batch,
+    }
+
+
+def _measure_in_subprocess(name: str, repeats: int) -> dict[str, Any]:
+    code = f"import json, rpnkit.bench as b; print(json.dumps(b.run_case({name!r}, {repeats})))"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    if proc.returncode != 0:
+        return {"case": name, "error": proc.stderr.strip().splitlines()[-1] if proc.stderr else "failed"}
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def epoch_time(samples: int = 60_000, batch: int = 64) -> dict[str, Any]:
+    """One epoch of a 60,000-sample MNIST-shaped run (synthetic data) of taylor + blockwise dual_lphm."""
+    torch.manual_seed(0)
+    model = _rpn(_dual(True))
+    opt = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=2e-4)
+    X = torch.rand(samples, 784)
+    y = torch.randint(0, 10, (samples,))
+    start = time.perf_counter()
+    for i in range(0, samples, batch):
+        loss = F.cross_entropy(model(X[i : i + batch]), y[i : i + batch])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    return {
+        "case": "epoch/taylor+blockwise_dual_lphm5",
+        "seconds": time.perf_counter() - start,
+        "samples": samples,
+        "batch": batch,
+    }
+
+
+RATIOS = [
+    # (label, case, reference) -> reference / case (>1: case is better) for time and memory
+    ("taylor+identity vs materialise", "mnist/taylor+identity", "mnist/taylor+identity:materialise"),
+    ("taylor+lowrank(2) vs materialise", "mnist/taylor+lowrank2", "mnist/taylor+lowrank2:materialise"),
+    (
+        "taylor+blockwise_dual_lphm(5) vs materialise",
+        "mnist/taylor+blockwise_dual_lphm5",
+        "mnist/taylor+blockwise_dual_lphm5:materialise",
+    ),
+    (
+        "taylor+dual_lphm(5) (flat, vec-trick) vs materialise",
+        "mnist/taylor+dual_lphm5",
+        "mnist/taylor+dual_lphm5:materialise",
+    ),
+    ("bspline layer vs per-edge (pykan)", "kan/bspline-layer", "kan/per-edge"),
+    ("bspline layer vs its explicit path", "kan/bspline-layer", "kan/bspline-layer:explicit"),
+    ("grid head vs materialise", "grid/rpn2-grid-head", "grid/rpn2-grid-head:materialise"),
+]
+FLOORS = [
+    ("taylor+identity vs MLP floor", "mnist/taylor+identity", "mnist/mlp-floor"),
+    ("taylor+lowrank(2) vs MLP floor", "mnist/taylor+lowrank2", "mnist/mlp-floor"),
+    ("taylor+blockwise_dual_lphm(5) vs MLP floor", "mnist/taylor+blockwise_dual_lphm5", "mnist/mlp-floor"),
+    ("grid head vs conv2d floor", "grid/rpn2-grid-head", "grid/conv2d-floor"),
+]
+
+
+def render(results: list[dict[str, Any]], epoch: dict[str, Any] | None) -> str:
+    by = {r["case"]: r for r in results}
+    lines = ["| case | step median (ms) | peak memory rise (MB) | parameters |", "|---|---:|---:|---:|"]
+    for r in results:
+        if "error" in r:
+            lines.append(f"| {r['case']} | error: {r['error']} | | |")
+            continue
+        peak = "n/a" if r["peak_mb"] is None else f"{r['peak_mb']:.1f}"
+        lines.append(f"| {r['case']} | {r['ms']:.2f} | {peak} | {r['params']:,} |")
+    lines += ["", "| comparison | speed-up (x) | memory saving (x) |", "|---|---:|---:|"]
+    for label, case, ref in RATIOS:
+        a, b = by.get(case), by.get(ref)
+        if not a or not b or "error" in a or "error" in b:
+            continue
+        mem = "n/a" if not a["peak_mb"] or not b["peak_mb"] else f"{b['peak_mb'] / max(a['peak_mb'], 0.1):.1f}"
+        lines.append(f"| {label} | {b['ms'] / a['ms']:.1f} | {mem} |")
+    lines += ["", "| comparison with the floor | slow-down (x) |", "|---|---:|"]
+    for label, case, ref in FLOORS:
+        a, b = by.get(case), by.get(ref)
+        if a and b and "error" not in a and "error" not in b:
+            lines.append(f"| {label} | {a['ms'] / b['ms']:.1f} |")
+    if epoch:
+        lines += [
+            "",
+            f"One epoch ({epoch['samples']:,} samples, batch {epoch['batch']}, AdamW) of the "
+            f"MNIST-shaped taylor + blockwise dual_lphm model: **{epoch['seconds']:.1f} s**.",
+        ]
+    return "\n".join(lines)
+
+
+def plot(results: list[dict[str, Any]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ok = [r for r in results if "error" not in r]
+    fig, axes = plt.subplots(1, 2, figsize=(12, 0.35 * len(ok) + 1.5))
+    names = [r["case"] for r in ok]
+    axes[0].barh(names, [r["ms"] for r in ok])
+    axes[0].set_xscale("log")
+    axes[0].set_xlabel("training step, median ms (log)")
+    axes[1].barh(names, [max(r["peak_mb"] or 0.0, 0.1) for r in ok])
+    axes[1].set_xscale("log")
+    axes[1].set_xlabel("peak memory rise, MB (log)")
+    axes[1].set_yticklabels([])
+    for ax in axes:
+        ax.invert_yaxis()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="rpnkit bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repeats, no epoch timing")
+    parser.add_argument("--cases", nargs="*", help="only these cases (substring match)")
+    parser.add_argument("--out", type=Path, help="write results.json, results.md and results.png here")
+    parser.add_argument("--repeats", type=int, default=None)
+    args = parser.parse_args(argv)
+    repeats = args.repeats or (3 if args.quick else 15)
+    names = [n for n in CASES if not args.cases or any(c in n for c in args.cases)]
+    results = []
+    for name in names:
+        result = _measure_in_subprocess(name, repeats)
+        results.append(result)
+        shown = f"{result['ms']:.2f} ms, {result['peak_mb']:.1f} MB" if "error" not in result else result["error"]
+        print(f"{name:55s} {shown}", flush=True)
+    epoch = None if args.quick or args.cases else epoch_time()
+    text = render(results, epoch)
+    print()
+    print(text)
+    if args.out:
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "results.json").write_text(
+            json.dumps(
+                {"results": results, "epoch": epoch, "threads": torch.get_num_threads(), "torch": torch.__version__},
+                indent=2,
+            )
+        )
+        (args.out / "results.md").write_text(text + "\n")
+        try:
+            plot(results, args.out / "results.png")
+        except ImportError:
+            print("matplotlib is not installed: no plot", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    os.environ.setdefault("OMP_NUM_THREADS", str(os.cpu_count() or 1))
+    raise SystemExit(main())
