@@ -17,6 +17,9 @@ EXPANSIONS = [
     {"name": "taylor", "degree": 3},
     {"name": "taylor", "degree": 2, "preprocess": "tanh"},
     {"name": "bspline", "t": 4, "d": 3},
+    {"name": "extended", "functions": [{"name": "bspline", "t": 3}, "taylor"]},
+    {"name": "extended", "functions": ["gaussian_rbf", {"name": "taylor", "degree": 2}]},
+    {"name": "nested", "functions": [{"name": "bspline", "t": 2, "d": 1}, "taylor"]},
 ]
 RECONCILIATIONS = [
     "identity",
@@ -81,6 +84,20 @@ def test_requiring_an_unsupported_implicit_path_is_a_clear_error():
         rk.ConfigError, match=r"implicit: no implicit path for expansion Taylor with reconciliation DualLPHM"
     ):
         rk.Head(4, 3, expansion="taylor", reconciliation="dual_lphm", implicit=True)
+
+
+def test_layout_of_composites_concatenates_or_composes_blocks():
+    extended = rk.build("expansion", {"name": "extended", "functions": ["gaussian_rbf", "taylor", "bspline"]}, m=3)
+    layout = layout_of(extended)
+    assert [(b.kind, b.degree, b.base) for b in layout] == [
+        ("dense", 0, 0),
+        ("power", 1, 1),
+        ("power", 2, 1),
+        ("bspline", 0, 2),
+    ]
+    assert sum(b.width for b in layout) == extended.D
+    nested = rk.build("expansion", {"name": "nested", "functions": ["chebyshev", "taylor"]}, m=3)
+    assert [(b.kind, b.degree, b.base_width) for b in layout_of(nested)] == [("power", 1, 6), ("power", 2, 6)]
 
 
 def test_layout_of_taylor_and_bspline():

@@ -134,7 +134,7 @@ def _grid_head():
     return rk.Head(
         784,
         8 * 784,
-        expansion={"name": "cuboid_patch_geometric", "h": 28, "w": 28, "d": 1, "p_h": 1, "p_w": 1, "p_d": 0},
+        expansion={"name": "cuboid_patch", "h": 28, "w": 28, "p_h": 1, "p_w": 1},
         reconciliation={"name": "shared_kernel", "positions": 784},
     )
 
