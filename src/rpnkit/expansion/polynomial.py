@@ -1,18 +1,20 @@
-"""Polynomial expansions: Taylor (ordered tensor powers) and Chebyshev."""
+"""Polynomial expansions: Taylor (ordered tensor powers), Fourier and Chebyshev."""
 
 from __future__ import annotations
 
 import warnings
 from typing import Any
 
-import torch
 from torch import Tensor
 
 from ..base import Expansion, positive_int
-from ..functional.polynomial import feature_major, recurrence, taylor, taylor_dim
+from ..functional.orthogonal import chebyshev
+from ..functional.polynomial import feature_major, taylor, taylor_dim
+from ..functional.trigonometric import fourier
 from ..registry import register
+from ._checks import real
 
-__all__ = ["Taylor", "Chebyshev"]
+__all__ = ["Taylor", "Fourier", "Chebyshev"]
 
 
 @register("expansion", "taylor", aliases=["taylor_expansion"])
@@ -47,6 +49,41 @@ class Taylor(Expansion):
         return super().extra_repr() + f", degree={self.degree}"
 
 
+@register("expansion", "fourier", aliases=["fourier_expansion"])
+class Fourier(Expansion):
+    """Truncated Fourier series features: for k = 1..N the blocks cos(2 pi k x / P) and sin(2 pi k x / P).
+
+    Block-major (m columns per block), harmonic by harmonic: column (2(k-1)) m + j holds
+    cos(2 pi k x_j / P) and column (2(k-1) + 1) m + j holds sin(2 pi k x_j / P). D = 2 m N.
+
+    Args:
+        P: period (> 0).
+        N: number of harmonics (>= 1).
+
+    Shape:
+        (..., m) -> (..., 2 m N)
+
+    Example:
+        >>> import torch
+        >>> Fourier(1, P=8.0, N=1)(torch.tensor([1.0]))  # [cos(pi/4), sin(pi/4)]
+        tensor([0.7071, 0.7071])
+    """
+
+    def __init__(self, m: int, P: float = 10.0, N: int = 5, preprocess: Any = None, postprocess: Any = None) -> None:
+        self.P = real(P, "P", gt=0.0)
+        self.N = positive_int(N, "N")
+        super().__init__(m, preprocess=preprocess, postprocess=postprocess)
+
+    def output_dim(self, m: int) -> int:
+        return 2 * m * self.N
+
+    def transform(self, x: Tensor) -> Tensor:
+        return fourier(x, self.N, self.P)
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + f", P={self.P}, N={self.N}"
+
+
 @register("expansion", "chebyshev", aliases=["chebyshev_expansion"])
 class Chebyshev(Expansion):
     """Chebyshev polynomials of the first kind T_1..T_d of each feature, feature-major; D = m*d.
@@ -67,8 +104,7 @@ class Chebyshev(Expansion):
         return m * self.degree
 
     def transform(self, x: Tensor) -> Tensor:
-        basis = recurrence(x, self.degree, torch.ones_like(x), x, lambda k, p1, p2: 2 * x * p1 - p2)
-        return feature_major(basis)
+        return feature_major(chebyshev(x, self.degree))
 
     def extra_repr(self) -> str:
         return super().extra_repr() + f", degree={self.degree}"

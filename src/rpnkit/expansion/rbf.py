@@ -12,7 +12,7 @@ from ..base import Expansion, positive_int
 from ..errors import ConfigError
 from ..registry import register
 
-__all__ = ["GaussianRBF"]
+__all__ = ["GaussianRBF", "InverseQuadraticRBF"]
 
 
 def _check_range(value: Sequence[float], name: str) -> tuple[float, float]:
@@ -35,8 +35,15 @@ class GaussianRBF(Expansion):
         epsilon: shape parameter.
     """
 
-    def __init__(self, m: int, base_range: Sequence[float] = (-1.0, 1.0), num_interval: int = 10,
-                 epsilon: float = 1.0, preprocess: Any = None, postprocess: Any = None) -> None:
+    def __init__(
+        self,
+        m: int,
+        base_range: Sequence[float] = (-1.0, 1.0),
+        num_interval: int = 10,
+        epsilon: float = 1.0,
+        preprocess: Any = None,
+        postprocess: Any = None,
+    ) -> None:
         self.base_range = _check_range(base_range, "base_range")
         self.num_interval = positive_int(num_interval, "num_interval")
         self.epsilon = float(epsilon)
@@ -47,8 +54,47 @@ class GaussianRBF(Expansion):
         return m * self.num_interval
 
     def transform(self, x: Tensor) -> Tensor:
-        diff = self.epsilon * (x.unsqueeze(-1) - self.centers.to(x.dtype))
-        return torch.exp(-diff.square()).flatten(-2)
+        # in-place steps on fresh temporaries only (each new (..., m, K) buffer costs more than the maths)
+        diff = (x.unsqueeze(-1) - self.centers.to(x.dtype)).mul_(self.epsilon)
+        return (diff * diff).neg_().exp_().flatten(-2)
 
     def extra_repr(self) -> str:
         return super().extra_repr() + f", K={self.num_interval}, epsilon={self.epsilon}"
+
+
+@register("expansion", "inverse_quadratic_rbf", aliases=["inverse_quadratic_rbf_expansion"])
+class InverseQuadraticRBF(GaussianRBF):
+    """1 / (1 + (epsilon (x_j - c_k))^2) for K centres c = linspace(low, high, K); feature-major, D = m*K.
+
+    Column j*K + k holds the basis of centre k for feature j. The centres are a buffer.
+
+    Args:
+        base_range: (low, high) of the centres.
+        num_interval: K, the number of centres.
+        epsilon: shape parameter.
+
+    Shape:
+        (..., m) -> (..., m*K)
+    """
+
+    def __init__(
+        self,
+        m: int,
+        base_range: Sequence[float] = (-1.0, 1.0),
+        num_interval: int = 10,
+        epsilon: float = 1.0,
+        preprocess: Any = None,
+        postprocess: Any = None,
+    ) -> None:
+        super().__init__(
+            m,
+            base_range=base_range,
+            num_interval=num_interval,
+            epsilon=epsilon,
+            preprocess=preprocess,
+            postprocess=postprocess,
+        )
+
+    def transform(self, x: Tensor) -> Tensor:
+        diff = (x.unsqueeze(-1) - self.centers.to(x.dtype)).mul_(self.epsilon)
+        return (diff * diff).add_(1).reciprocal_().flatten(-2)

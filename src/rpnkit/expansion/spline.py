@@ -29,8 +29,15 @@ class BSpline(Expansion):
         d: spline degree.
     """
 
-    def __init__(self, m: int, grid_range: Sequence[float] = (-1.0, 1.0), t: int = 5, d: int = 3,
-                 preprocess: Any = None, postprocess: Any = None) -> None:
+    def __init__(
+        self,
+        m: int,
+        grid_range: Sequence[float] = (-1.0, 1.0),
+        t: int = 5,
+        d: int = 3,
+        preprocess: Any = None,
+        postprocess: Any = None,
+    ) -> None:
         self.grid_range = _check_range(grid_range, "grid_range")
         self.t = positive_int(t, "t")
         self.d = positive_int(d, "d", minimum=0)

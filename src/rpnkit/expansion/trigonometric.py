@@ -1,0 +1,115 @@
+"""Trigonometric and hyperbolic expansions (and their inverses), block-major with D = 3m."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from torch import Tensor
+
+from ..base import Expansion
+from ..functional import trigonometric as T
+from ..registry import register
+from ._checks import optional_real
+
+__all__ = ["Trigonometric", "Hyperbolic", "ArcTrigonometric", "ArcHyperbolic"]
+
+
+class _ThreeBlocks(Expansion):
+    """Base of the elementwise expansions with three blocks of m columns."""
+
+    def output_dim(self, m: int) -> int:
+        return 3 * m
+
+
+@register("expansion", "trigonometric", aliases=["trigonometric_expansion"])
+class Trigonometric(_ThreeBlocks):
+    """kappa(x) = [sin x, cos x, clamp(tan x, -B, B)], block-major; D = 3m.
+
+    tan has poles at pi/2 + k pi. With ``tan_bound`` B (default 1e6, the same ceiling as the
+    reciprocal expansion) the tan block is clamped to [-B, B], so it is finite with a finite
+    gradient (zero where clamped) for every finite input; on |x| < pi/2 - 1/B it equals the
+    reference's tan exactly. ``tan_bound=None`` gives the raw tan (finite in floating point, but up
+    to ~1e16 in float64 next to a pole).
+
+    Args:
+        tan_bound: clamp of the tan block (> 0), or None for none.
+
+    Shape:
+        (..., m) -> (..., 3m)
+    """
+
+    def __init__(self, m: int, tan_bound: float | None = 1e6, preprocess: Any = None, postprocess: Any = None) -> None:
+        self.tan_bound = optional_real(tan_bound, "tan_bound", gt=0.0)
+        super().__init__(m, preprocess=preprocess, postprocess=postprocess)
+
+    def transform(self, x: Tensor) -> Tensor:
+        return T.trigonometric(x, self.tan_bound)
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + f", tan_bound={self.tan_bound}"
+
+
+@register("expansion", "hyperbolic", aliases=["hyperbolic_expansion"])
+class Hyperbolic(_ThreeBlocks):
+    """kappa(x) = [sinh x_B, cosh x_B, tanh x] with x_B = clamp(x, -B, B), block-major; D = 3m.
+
+    sinh and cosh overflow (to inf) past |x| ~ 89 in float32 and ~710 in float64. With
+    ``input_bound`` B (default 20, so |sinh|, cosh <= 2.5e8) their input is clamped, which keeps
+    the output and the gradient finite for every finite x and equal to the reference's on
+    [-B, B] (the gradient of the sinh/cosh blocks is zero beyond). tanh needs no guard.
+    ``input_bound=None`` gives the raw functions.
+
+    Args:
+        input_bound: clamp of the sinh/cosh input (> 0), or None for none.
+
+    Shape:
+        (..., m) -> (..., 3m)
+    """
+
+    def __init__(
+        self, m: int, input_bound: float | None = 20.0, preprocess: Any = None, postprocess: Any = None
+    ) -> None:
+        self.input_bound = optional_real(input_bound, "input_bound", gt=0.0)
+        super().__init__(m, preprocess=preprocess, postprocess=postprocess)
+
+    def transform(self, x: Tensor) -> Tensor:
+        return T.hyperbolic(x, self.input_bound)
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + f", input_bound={self.input_bound}"
+
+
+@register("expansion", "arc_trigonometric", aliases=["arc_trigonometric_expansion"])
+class ArcTrigonometric(_ThreeBlocks):
+    """kappa(x) = [asin(0.99 s), acos(0.99 s), atan s] with s = sigmoid(x), block-major; D = 3m.
+
+    The sigmoid squash (the reference's, fixed) maps R into (0, 1), so asin/acos stay inside their
+    domain and away from the infinite slope at 1: finite with finite gradients for every finite x.
+
+    Shape:
+        (..., m) -> (..., 3m)
+    """
+
+    def __init__(self, m: int, preprocess: Any = None, postprocess: Any = None) -> None:
+        super().__init__(m, preprocess=preprocess, postprocess=postprocess)
+
+    def transform(self, x: Tensor) -> Tensor:
+        return T.arc_trigonometric(x)
+
+
+@register("expansion", "arc_hyperbolic", aliases=["arc_hyperbolic_expansion"])
+class ArcHyperbolic(_ThreeBlocks):
+    """kappa(x) = [asinh s, acosh(s + 1.01), atanh(0.99 s)] with s = sigmoid(x), block-major; D = 3m.
+
+    The sigmoid squash (the reference's, fixed) keeps acosh's argument >= 1.01 and atanh's below
+    0.99: finite with finite gradients for every finite x.
+
+    Shape:
+        (..., m) -> (..., 3m)
+    """
+
+    def __init__(self, m: int, preprocess: Any = None, postprocess: Any = None) -> None:
+        super().__init__(m, preprocess=preprocess, postprocess=postprocess)
+
+    def transform(self, x: Tensor) -> Tensor:
+        return T.arc_hyperbolic(x)
