@@ -31,8 +31,8 @@ def interleaved_recurrence(
 ) -> Tensor:
     """P_1..P_degree of a three-term recurrence on a new last axis, written into one output tensor.
 
-    Same contract as :func:`rpnkit.functional.polynomial.recurrence` (``step(k, P_{k-1}, P_{k-2})``
-    returns P_k), except that P_0 may be a Python number (most families start from a constant):
+    ``step(k, P_{k-1}, P_{k-2})`` returns P_k; P_0 may be a Python number (most families start from
+    a constant):
     each term is copied into its slice of a fresh (..., m, degree) tensor (x is never written to;
     autograd records the slice copies).
 

@@ -1,13 +1,14 @@
-"""Polynomial feature maps: ordered tensor powers (Taylor) and three-term recurrences."""
+"""Polynomial feature maps: ordered tensor powers (Taylor) and the feature-major layout.
+
+Three-term recurrences (Chebyshev, Jacobi, ...) live in :mod:`rpnkit.functional.orthogonal`.
+"""
 
 from __future__ import annotations
-
-from collections.abc import Callable
 
 import torch
 from torch import Tensor
 
-__all__ = ["taylor", "taylor_dim", "recurrence", "feature_major"]
+__all__ = ["taylor", "taylor_dim", "feature_major"]
 
 
 def taylor_dim(m: int, degree: int) -> int:
@@ -31,29 +32,6 @@ def taylor(x: Tensor, degree: int) -> Tensor:
         power = (power.unsqueeze(-1) * x.unsqueeze(-2)).reshape(*lead, power.shape[-1] * m)
         blocks.append(power)
     return torch.cat(blocks, dim=-1) if len(blocks) > 1 else x
-
-
-def recurrence(
-    x: Tensor, degree: int, first: Tensor, second: Tensor, step: Callable[[int, Tensor, Tensor], Tensor]
-) -> Tensor:
-    """Stack P_1..P_degree of a three-term recurrence along a new last axis.
-
-    Args:
-        x: input (..., m).
-        degree: highest order (>= 1).
-        first: P_0 (broadcastable to x).
-        second: P_1.
-        step: ``step(k, P_{k-1}, P_{k-2}) -> P_k`` for k >= 2.
-
-    Shape:
-        (..., m) -> (..., m, degree)
-    """
-    terms = [second]
-    prev2, prev1 = first, second
-    for k in range(2, degree + 1):
-        prev2, prev1 = prev1, step(k, prev1, prev2)
-        terms.append(prev1)
-    return torch.stack([torch.broadcast_to(t, x.shape) for t in terms], dim=-1)
 
 
 def feature_major(basis: Tensor) -> Tensor:
