@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import rpnkit as rk
-from rpnkit.functional.implicit import bspline_linear, power_contract, taylor_linear
+from rpnkit.functional.implicit import bspline_linear, power_contract, power_contract_t, taylor_linear
 from rpnkit.functional.polynomial import taylor
 from rpnkit.functional.spline import bspline_basis, uniform_knots
 from rpnkit.implicit import layout_of
@@ -112,6 +112,7 @@ def test_power_contract_and_taylor_linear_match_the_features():
     for k in (1, 2, 3):
         M = torch.randn(4, 5**k, dtype=DT)
         torch.testing.assert_close(power_contract(M, u, k), taylor(u, k)[:, -(5**k) :] @ M.T)
+        torch.testing.assert_close(power_contract_t(M.T.contiguous(), u, k), taylor(u, k)[:, -(5**k) :] @ M.T)
     W = torch.randn(4, 30, dtype=DT, requires_grad=True)
     u.requires_grad_()
     torch.testing.assert_close(taylor_linear(u, W, [(0, 1), (5, 2)]), taylor(u, 2) @ W.T)

@@ -38,7 +38,7 @@ from typing import Any
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .functional.implicit import bspline_linear, power_contract, taylor_linear
+from .functional.implicit import bspline_linear, power_contract, power_contract_t, taylor_linear
 
 __all__ = [
     "Block",
@@ -153,6 +153,21 @@ def apply_block(weight: Tensor, block: Block, base: Tensor) -> Tensor:
     return F.linear(base, weight)
 
 
+def transposed_product(weight_t: Tensor, layout: list[Block], bases: list[Tensor]) -> Tensor:
+    """``kappa(x) @ weight_t`` for a (D, rows) weight (a low-rank factor), block by block, no copies."""
+    out = None
+    # split (not slicing): its backward concatenates the blocks' gradients instead of zero-filling
+    # a full-size gradient per block
+    for block, part_w in zip(layout, weight_t.split([b.width for b in layout], dim=0)):
+        base = bases[block.base]
+        if block.kind == "power":
+            part = power_contract_t(part_w, base, block.degree)
+        else:
+            part = apply_block(part_w.T, block, base)
+        out = part if out is None else out + part
+    return out
+
+
 def dense_product(weight: Tensor, layout: list[Block], bases: list[Tensor]) -> Tensor:
     """``kappa(x) @ weight.T`` for a (rows, D) weight, block by block.
 
@@ -166,8 +181,8 @@ def dense_product(weight: Tensor, layout: list[Block], bases: list[Tensor]) -> T
         y = taylor_linear(u.reshape(-1, u.shape[-1]), weight, blocks)
         return y.reshape(*lead, weight.shape[0])
     out = None
-    for block, start in zip(layout, block_offsets(layout)):
-        part = apply_block(weight[:, start : start + block.width], block, bases[block.base])
+    for block, part_w in zip(layout, weight.split([b.width for b in layout], dim=1)):
+        part = apply_block(part_w, block, bases[block.base])
         out = part if out is None else out + part
     return out
 
@@ -192,7 +207,7 @@ def _install() -> None:
 
     register_product(IdentityReconciliation, lambda psi, layout, bases: dense_product(psi.W, layout, bases))
     register_product(Masking, lambda psi, layout, bases: dense_product(psi.W * psi._mask(), layout, bases))
-    register_product(LowRank, lambda psi, layout, bases: dense_product(psi.B.T, layout, bases) @ psi.A.T)
+    register_product(LowRank, lambda psi, layout, bases: transposed_product(psi.B, layout, bases) @ psi.A.T)
 
     try:  # composite expansions (nested / extended), when present
         from .expansion import composite

@@ -14,7 +14,7 @@ from torch import Tensor
 
 from .spline import bspline_basis
 
-__all__ = ["power_contract", "bspline_linear", "bspline_basis_and_derivative", "taylor_linear"]
+__all__ = ["power_contract", "power_contract_t", "bspline_linear", "bspline_basis_and_derivative", "taylor_linear"]
 
 
 def power_contract(M: Tensor, u: Tensor, degree: int) -> Tensor:
@@ -43,6 +43,26 @@ def power_contract(M: Tensor, u: Tensor, degree: int) -> Tensor:
     for level in range(degree - 1, 0, -1):
         # T: (b, rows * m^{level-1}, m) contracted with u on its last axis
         T = torch.bmm(T.reshape(b, rows * m ** (level - 1), m), flat.unsqueeze(-1)).squeeze(-1)
+    return T.reshape(*lead, rows)
+
+
+def power_contract_t(Mt: Tensor, u: Tensor, degree: int) -> Tensor:
+    """``u^{(x) degree} @ Mt`` for a weight stored transposed, Mt of shape (m**degree, rows).
+
+    Contracts the *most* significant factor first through contiguous views of Mt (no copy of the
+    weight): ``Mt.view(m, m^{k-1} rows)`` is one GEMM with u, then each further factor is a batched
+    vector-matrix product. Used by low-rank reconciliations, whose B (D x r) holds W's rows as columns.
+    """
+    rows = Mt.shape[-1]
+    lead = u.shape[:-1]
+    m = u.shape[-1]
+    if degree == 0:
+        return Mt[0].expand(*lead, rows)
+    flat = u.reshape(-1, m)
+    b = flat.shape[0]
+    T = flat @ Mt.reshape(m, m ** (degree - 1) * rows)  # (b, m^{k-1} rows)
+    for level in range(degree - 1, 0, -1):
+        T = torch.bmm(flat.unsqueeze(1), T.reshape(b, m, m ** (level - 1) * rows)).squeeze(1)
     return T.reshape(*lead, rows)
 
 
