@@ -10,6 +10,7 @@ import torch
 
 import rpnkit as rk
 from rpnkit.config import dump_yaml, load_yaml
+from rpnkit.functional.spline import uniform_knots
 
 DT = torch.float64
 
@@ -122,7 +123,8 @@ def test_bspline_matches_scipy():
     kappa = rk.build("expansion", {"name": "bspline", "t": 5, "d": 3}, m=2).to(DT)
     x = torch.linspace(-0.99, 0.99, 41, dtype=DT).reshape(-1, 1).repeat(1, 2)
     out = kappa(x).reshape(41, 2, 8)
-    knots = kappa.knots.numpy()
+    knots = uniform_knots(-1.0, 1.0, 5, 3).numpy()
+    np.testing.assert_allclose(kappa.knots.numpy(), knots, atol=1e-6)
     for k in range(8):
         ref = SciBSpline.basis_element(knots[k : k + 5], extrapolate=False)(x[:, 0].numpy())
         np.testing.assert_allclose(out[:, 0, k].numpy(), np.nan_to_num(ref), atol=1e-12)

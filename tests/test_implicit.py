@@ -8,7 +8,7 @@ import torch
 import rpnkit as rk
 from rpnkit.functional.implicit import bspline_linear, power_contract, power_contract_t, taylor_linear
 from rpnkit.functional.polynomial import taylor
-from rpnkit.functional.spline import bspline_basis, uniform_knots
+from rpnkit.functional.spline import bspline_basis, uniform_bspline, uniform_knots
 from rpnkit.implicit import layout_of
 
 DT = torch.float64
@@ -119,15 +119,28 @@ def test_power_contract_and_taylor_linear_match_the_features():
     assert torch.autograd.gradcheck(lambda a, b: taylor_linear(a, b, [(0, 1), (5, 2)]), (u, W))
 
 
+@pytest.mark.parametrize("degree", [1, 2, 3, 4])
+def test_uniform_bspline_equals_the_cox_de_boor_recursion(degree):
+    knots = uniform_knots(-1.0, 1.0, 5, degree)
+    h = 0.4
+    x = torch.rand(300, 2, dtype=DT) * 5 - 2.5  # inside, near and outside the grid
+    basis, derivative = uniform_bspline(x, -1.0 - degree * h, h, len(knots), degree, derivative=True)
+    torch.testing.assert_close(basis, bspline_basis(x, knots, degree), rtol=0, atol=1e-12)
+    # d/dx B_{i,k} = (B_{i,k-1} - B_{i+1,k-1}) / h on the same knots
+    lower = bspline_basis(x, knots, degree - 1)
+    torch.testing.assert_close(derivative, (lower[..., :-1] - lower[..., 1:]) / h, rtol=0, atol=1e-10)
+
+
 def test_bspline_linear_recomputes_the_basis_and_has_exact_gradients():
     knots = uniform_knots(-1.0, 1.0, 5, 3)
+    grid = (-1.0 - 3 * 0.4, 0.4, len(knots))
     x = (torch.rand(7, 3, dtype=DT) * 1.8 - 0.9).requires_grad_()
     W = torch.randn(4, 3 * 8, dtype=DT, requires_grad=True)
-    torch.testing.assert_close(bspline_linear(x, knots, 3, W), bspline_basis(x, knots, 3).flatten(-2) @ W.T)
-    assert torch.autograd.gradcheck(lambda a, b: bspline_linear(a, knots, 3, b), (x, W))
-    y = bspline_linear(x, knots, 3, W)
+    torch.testing.assert_close(bspline_linear(x, grid, 3, W), bspline_basis(x, knots, 3).flatten(-2) @ W.T)
+    assert torch.autograd.gradcheck(lambda a, b: bspline_linear(a, grid, 3, b), (x, W))
+    y = bspline_linear(x, grid, 3, W)
     saved = [t for t in y.grad_fn.saved_tensors]
-    assert {tuple(t.shape) for t in saved} == {(7, 3), (12,), (4, 24)}  # x, knots, W: no basis kept
+    assert {tuple(t.shape) for t in saved} == {(7, 3), (4, 24)}  # x and W only: no basis kept
 
 
 def test_blockwise_weight_is_a_kronecker_product_per_block():

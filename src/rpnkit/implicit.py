@@ -149,7 +149,8 @@ def apply_block(weight: Tensor, block: Block, base: Tensor) -> Tensor:
         return power_contract(weight, base, block.degree)
     if block.kind == "bspline":
         module = block.module
-        return bspline_linear(base, module.knots, module.d, weight)
+        grid = (module.first_knot, module.spacing, module.t + 2 * module.d + 1)
+        return bspline_linear(base, grid, module.d, weight)
     return F.linear(base, weight)
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from torch import Tensor
 
 from ..base import Expansion, positive_int
-from ..functional.spline import bspline_basis, uniform_knots
+from ..functional.spline import uniform_bspline, uniform_knots
 from ..registry import register
 from .rbf import _check_range
 
@@ -43,12 +43,15 @@ class BSpline(Expansion):
         self.d = positive_int(d, "d", minimum=0)
         super().__init__(m, preprocess=preprocess, postprocess=postprocess)
         self.register_buffer("knots", uniform_knots(*self.grid_range, self.t, self.d).float())
+        # the grid is uniform by construction: evaluate locally (see functional.spline.uniform_bspline)
+        self.spacing = (self.grid_range[1] - self.grid_range[0]) / self.t
+        self.first_knot = self.grid_range[0] - self.d * self.spacing
 
     def output_dim(self, m: int) -> int:
         return m * (self.t + self.d)
 
     def transform(self, x: Tensor) -> Tensor:
-        return bspline_basis(x, self.knots, self.d).flatten(-2)
+        return uniform_bspline(x, self.first_knot, self.spacing, self.t + 2 * self.d + 1, self.d).flatten(-2)
 
     def extra_repr(self) -> str:
         return super().extra_repr() + f", t={self.t}, d={self.d}"

@@ -12,9 +12,9 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from .spline import bspline_basis
+from .spline import uniform_bspline
 
-__all__ = ["power_contract", "power_contract_t", "bspline_linear", "bspline_basis_and_derivative", "taylor_linear"]
+__all__ = ["power_contract", "power_contract_t", "bspline_linear", "taylor_linear"]
 
 
 def power_contract(M: Tensor, u: Tensor, degree: int) -> Tensor:
@@ -66,67 +66,51 @@ def power_contract_t(Mt: Tensor, u: Tensor, degree: int) -> Tensor:
     return T.reshape(*lead, rows)
 
 
-def bspline_basis_and_derivative(x: Tensor, knots: Tensor, degree: int) -> tuple[Tensor, Tensor]:
-    """B-spline basis of ``degree`` at x and its derivative d/dx, both (..., m, K)."""
-    t = knots.to(dtype=x.dtype, device=x.device)
-    if degree == 0:
-        basis = bspline_basis(x, t, 0)
-        return basis, torch.zeros_like(basis)
-    lower = bspline_basis(x, t, degree - 1)
-    xe = x.unsqueeze(-1)
-    k = degree
-    left = (xe - t[: -(k + 1)]) / (t[k:-1] - t[: -(k + 1)])
-    right = (t[k + 1 :] - xe) / (t[k + 1 :] - t[1:-k])
-    basis = left * lower[..., :-1] + right * lower[..., 1:]
-    # B'_{i,k} = k / (t_{i+k} - t_i) B_{i,k-1} - k / (t_{i+k+1} - t_{i+1}) B_{i+1,k-1}
-    derivative = k / (t[k:-1] - t[: -(k + 1)]) * lower[..., :-1] - k / (t[k + 1 :] - t[1:-k]) * lower[..., 1:]
-    return basis, derivative
-
-
 class _BSplineLinear(torch.autograd.Function):
     @staticmethod
-    def forward(x: Tensor, knots: Tensor, degree: int, W: Tensor) -> Tensor:
-        basis = bspline_basis(x, knots.to(x.dtype), degree)
+    def forward(x: Tensor, grid: tuple[float, float, int], degree: int, W: Tensor) -> Tensor:
+        basis = uniform_bspline(x, *grid, degree)
         return basis.flatten(-2) @ W.T
 
     @staticmethod
     def setup_context(ctx, inputs, output):
-        x, knots, degree, W = inputs
-        ctx.save_for_backward(x, knots, W)
+        x, grid, degree, W = inputs
+        ctx.save_for_backward(x, W)
+        ctx.grid = grid
         ctx.degree = degree
 
     @staticmethod
     def backward(ctx, grad):
-        x, knots, W = ctx.saved_tensors
+        x, W = ctx.saved_tensors
         grad_x = grad_W = None
         if ctx.needs_input_grad[0]:
-            basis, derivative = bspline_basis_and_derivative(x, knots, ctx.degree)
+            basis, derivative = uniform_bspline(x, *ctx.grid, ctx.degree, derivative=True)
             K = basis.shape[-1]
             # dL/dx_j = sum_r grad_r sum_k W[r, j*K + k] B'_k(x_j)
             gb = (grad @ W).reshape(*x.shape, K)
             grad_x = (gb * derivative).sum(-1)
         else:
-            basis = bspline_basis(x, knots.to(x.dtype), ctx.degree)
+            basis = uniform_bspline(x, *ctx.grid, ctx.degree)
         if ctx.needs_input_grad[3]:
             flat = basis.flatten(-2).reshape(-1, W.shape[1])
             grad_W = grad.reshape(-1, W.shape[0]).T @ flat
         return grad_x, None, None, grad_W
 
 
-def bspline_linear(x: Tensor, knots: Tensor, degree: int, W: Tensor) -> Tensor:
-    """``bspline(x) @ W.T`` with a memory-saving backward.
+def bspline_linear(x: Tensor, grid: tuple[float, float, int], degree: int, W: Tensor) -> Tensor:
+    """``bspline(x) @ W.T`` with a memory-saving backward, on a uniform grid.
 
-    Forward builds the basis once and does one matmul; the basis is not kept for backward, which
-    recomputes it (and its analytic derivative) from x. Saved memory: the (batch, m, K) basis and the
-    degree's recursion intermediates, i.e. about (degree + 1) * batch * m * K numbers per layer.
+    Forward builds the basis once (locally: :func:`uniform_bspline`) and does one matmul; the basis is
+    not kept for backward, which recomputes it (and its analytic derivative) from x. Saved memory:
+    the (batch, m, K) basis, i.e. batch * m * K numbers per layer.
 
     Args:
         x: (..., m).
-        knots: the knot vector (len K + degree + 1).
+        grid: (first knot, spacing, number of knots).
         degree: spline degree.
         W: (rows, m * K) in the feature-major layout (column j*K + k is basis k of feature j).
     """
-    return _BSplineLinear.apply(x, knots, degree, W)
+    return _BSplineLinear.apply(x, tuple(grid), degree, W)
 
 
 def _quadratic_block(W: Tensor, start: int, m: int) -> Tensor:

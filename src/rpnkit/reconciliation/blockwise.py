@@ -24,7 +24,6 @@ from ..functional.factors import close_factor
 from ..functional.implicit import power_contract
 from ..functional.init import lowrank_pair_, scaled_orthogonal_
 from ..functional.kronecker import kron_matvec, kron_weight
-from ..functional.spline import bspline_basis
 from ..implicit import Block, block_offsets, register_product
 from ..registry import register
 from .basic import check_factor
@@ -42,8 +41,9 @@ class BlockwiseKronecker(Reconciliation):
 
     factor_names: tuple[str, ...] = ()
 
-    def __init__(self, n: int, D: int, p: int | None = None, layout: Any = None, bias: bool = False,
-                 gain: float = 1.0) -> None:
+    def __init__(
+        self, n: int, D: int, p: int | None = None, layout: Any = None, bias: bool = False, gain: float = 1.0
+    ) -> None:
         super().__init__(n, D, bias=bias, gain=gain)
         self.p = check_factor(close_factor(self.n) if p is None else p, "p", self.n, "n")
         self.s = self.n // self.p
@@ -96,7 +96,7 @@ class BlockwiseKronecker(Reconciliation):
                 right = (u @ B[1]) @ B[0].T if isinstance(B, tuple) else u @ B.T
                 part = (left.unsqueeze(-1) * right.unsqueeze(-2)).flatten(-2)
             else:
-                feats = u if block.kind == "dense" else bspline_basis(u, block.module.knots, block.module.d).flatten(-2)
+                feats = u if block.kind == "dense" else block.module.transform(u)
                 part = kron_matvec(feats, A, B)
             out = part if out is None else out + part
         return out
@@ -120,8 +120,9 @@ class BlockwiseHM(BlockwiseKronecker):
 
     factor_names = ("A", "B")
 
-    def __init__(self, n: int, D: int, p: int | None = None, layout: Any = None, bias: bool = False,
-                 gain: float = 1.0) -> None:
+    def __init__(
+        self, n: int, D: int, p: int | None = None, layout: Any = None, bias: bool = False, gain: float = 1.0
+    ) -> None:
         super().__init__(n, D, p=p, layout=layout, bias=bias, gain=gain)
         for q, t in self.shapes:
             self._add("A", self.p, q)
@@ -144,8 +145,16 @@ class BlockwiseLPHM(BlockwiseKronecker):
 
     factor_names = ("A", "S", "T")
 
-    def __init__(self, n: int, D: int, rank: int = 2, p: int | None = None, layout: Any = None, bias: bool = False,
-                 gain: float = 1.0) -> None:
+    def __init__(
+        self,
+        n: int,
+        D: int,
+        rank: int = 2,
+        p: int | None = None,
+        layout: Any = None,
+        bias: bool = False,
+        gain: float = 1.0,
+    ) -> None:
         super().__init__(n, D, p=p, layout=layout, bias=bias, gain=gain)
         self.rank = positive_int(rank, "rank")
         for q, t in self.shapes:
@@ -175,8 +184,16 @@ class BlockwiseDualLPHM(BlockwiseKronecker):
 
     factor_names = ("P", "Q", "S", "T")
 
-    def __init__(self, n: int, D: int, rank: int = 2, p: int | None = None, layout: Any = None, bias: bool = False,
-                 gain: float = 1.0) -> None:
+    def __init__(
+        self,
+        n: int,
+        D: int,
+        rank: int = 2,
+        p: int | None = None,
+        layout: Any = None,
+        bias: bool = False,
+        gain: float = 1.0,
+    ) -> None:
         super().__init__(n, D, p=p, layout=layout, bias=bias, gain=gain)
         self.rank = positive_int(rank, "rank")
         for q, t in self.shapes:
