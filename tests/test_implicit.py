@@ -143,6 +143,25 @@ def test_bspline_linear_recomputes_the_basis_and_has_exact_gradients():
     assert {tuple(t.shape) for t in saved} == {(7, 3), (4, 24)}  # x and W only: no basis kept
 
 
+def test_bspline_recompute_policy():
+    small = rk.Head(4, 3, expansion="bspline")
+    assert not small.expansion.recomputes(torch.zeros(8, 4))
+    big = torch.zeros(1 << 20, 4)
+    assert small.expansion.recomputes(big)
+    forced = rk.Head(4, 3, expansion={"name": "bspline", "recompute": True}).to(DT)
+    stored = rk.Head(4, 3, expansion={"name": "bspline", "recompute": False}).to(DT)
+    stored.load_state_dict(forced.state_dict())
+    x = torch.rand(6, 4, dtype=DT) * 1.8 - 0.9
+    y1, y2 = forced(x), stored(x)
+    torch.testing.assert_close(y1, y2)
+    assert type(y1.grad_fn).__name__ != type(y2.grad_fn).__name__
+    g1 = torch.autograd.grad(y1.sum(), forced.reconciliation.W)[0]
+    g2 = torch.autograd.grad(y2.sum(), stored.reconciliation.W)[0]
+    torch.testing.assert_close(g1, g2)
+    with pytest.raises(rk.ConfigError, match="recompute must be true, false or null"):
+        rk.Head(4, 3, expansion={"name": "bspline", "recompute": "yes"})
+
+
 def test_blockwise_weight_is_a_kronecker_product_per_block():
     head = rk.Head(4, 6, expansion="taylor", reconciliation={"name": "blockwise_dual_lphm", "rank": 2, "p": 3}).to(DT)
     psi = head.reconciliation

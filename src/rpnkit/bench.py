@@ -167,6 +167,12 @@ CASES: dict[str, tuple[str, Callable[[], nn.Module], int, int]] = {
         128,
         256,
     ),
+    "kan/bspline-layer:recompute": (
+        "kan",
+        lambda: _rpn({"expansion": {"name": "bspline", "recompute": True}, "reconciliation": "identity"}, [128, 128]),
+        128,
+        256,
+    ),
     "kan/per-edge": ("kan", lambda: PerEdgeKAN(128, 128), 128, 256),
     "grid/rpn2-grid-head": ("grid", _grid_head, 784, 64),
     "grid/rpn2-grid-head:materialise": ("grid", lambda: Materialised(_wrap_head(_grid_head())), 784, 64),
@@ -286,7 +292,8 @@ RATIOS = [
         "mnist/taylor+dual_lphm5:materialise",
     ),
     ("bspline layer vs per-edge (pykan)", "kan/bspline-layer", "kan/per-edge"),
-    ("bspline layer vs its explicit path", "kan/bspline-layer", "kan/bspline-layer:explicit"),
+    ("bspline layer, recomputing backward vs per-edge", "kan/bspline-layer:recompute", "kan/per-edge"),
+    ("bspline layer, recomputing vs storing the basis", "kan/bspline-layer:recompute", "kan/bspline-layer"),
     ("grid head vs materialise", "grid/rpn2-grid-head", "grid/rpn2-grid-head:materialise"),
 ]
 FLOORS = [

@@ -149,8 +149,7 @@ def apply_block(weight: Tensor, block: Block, base: Tensor) -> Tensor:
         return power_contract(weight, base, block.degree)
     if block.kind == "bspline":
         module = block.module
-        grid = (module.first_knot, module.spacing, module.t + 2 * module.d + 1)
-        return bspline_linear(base, grid, module.d, weight)
+        return bspline_linear(base, module.grid, module.d, weight, recompute=module.recomputes(base))
     return F.linear(base, weight)
 
 

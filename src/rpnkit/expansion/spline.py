@@ -8,8 +8,9 @@ from typing import Any
 from torch import Tensor
 
 from ..base import Expansion, positive_int
+from ..errors import ConfigError
 from ..functional.spline import uniform_bspline, uniform_knots
-from ..registry import register
+from ..registry import child_path, register
 from .rbf import _check_range
 
 __all__ = ["BSpline"]
@@ -27,7 +28,14 @@ class BSpline(Expansion):
         grid_range: (low, high).
         t: number of grid intervals.
         d: spline degree.
+        recompute: in a head's implicit path (basis, then one matmul), recompute the basis in
+            backward instead of storing it: True, False, or None (default) to recompute only when the
+            basis of a batch holds more than ``RECOMPUTE_ABOVE`` numbers (recomputing costs one more
+            basis evaluation; storing costs batch * m * (t + d) numbers per layer).
     """
+
+    #: basis size (numbers) above which ``recompute=None`` recomputes in backward (16 MB of float32)
+    RECOMPUTE_ABOVE = 1 << 22
 
     def __init__(
         self,
@@ -35,17 +43,32 @@ class BSpline(Expansion):
         grid_range: Sequence[float] = (-1.0, 1.0),
         t: int = 5,
         d: int = 3,
+        recompute: bool | None = None,
         preprocess: Any = None,
         postprocess: Any = None,
     ) -> None:
         self.grid_range = _check_range(grid_range, "grid_range")
         self.t = positive_int(t, "t")
         self.d = positive_int(d, "d", minimum=0)
+        if recompute is not None and not isinstance(recompute, bool):
+            raise ConfigError(f"recompute must be true, false or null, got {recompute!r}", child_path("recompute"))
+        self.recompute = recompute
         super().__init__(m, preprocess=preprocess, postprocess=postprocess)
         self.register_buffer("knots", uniform_knots(*self.grid_range, self.t, self.d).float())
         # the grid is uniform by construction: evaluate locally (see functional.spline.uniform_bspline)
         self.spacing = (self.grid_range[1] - self.grid_range[0]) / self.t
         self.first_knot = self.grid_range[0] - self.d * self.spacing
+
+    @property
+    def grid(self) -> tuple[float, float, int]:
+        """(first knot, spacing, number of knots) of the uniform grid."""
+        return self.first_knot, self.spacing, self.t + 2 * self.d + 1
+
+    def recomputes(self, x: Tensor) -> bool:
+        """Whether the implicit path recomputes the basis of input x in backward."""
+        if self.recompute is not None:
+            return self.recompute
+        return x.numel() * (self.t + self.d) > self.RECOMPUTE_ABOVE
 
     def output_dim(self, m: int) -> int:
         return m * (self.t + self.d)

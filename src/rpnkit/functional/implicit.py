@@ -97,7 +97,7 @@ class _BSplineLinear(torch.autograd.Function):
         return grad_x, None, None, grad_W
 
 
-def bspline_linear(x: Tensor, grid: tuple[float, float, int], degree: int, W: Tensor) -> Tensor:
+def bspline_linear(x: Tensor, grid: tuple[float, float, int], degree: int, W: Tensor, recompute: bool = True) -> Tensor:
     """``bspline(x) @ W.T`` with a memory-saving backward, on a uniform grid.
 
     Forward builds the basis once (locally: :func:`uniform_bspline`) and does one matmul; the basis is
@@ -109,7 +109,10 @@ def bspline_linear(x: Tensor, grid: tuple[float, float, int], degree: int, W: Te
         grid: (first knot, spacing, number of knots).
         degree: spline degree.
         W: (rows, m * K) in the feature-major layout (column j*K + k is basis k of feature j).
+        recompute: False keeps the basis for backward (ordinary autograd): faster, more memory.
     """
+    if not recompute:
+        return uniform_bspline(x, *grid, degree).flatten(-2) @ W.T
     return _BSplineLinear.apply(x, tuple(grid), degree, W)
 
 
