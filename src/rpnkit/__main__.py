@@ -1,0 +1,8 @@
+"""``python -m rpnkit``: the same as the ``rpnkit`` command."""
+
+import sys
+
+from .cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())

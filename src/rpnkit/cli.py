@@ -1,0 +1,186 @@
+"""The ``rpnkit`` command: train, evaluate, summary, components, bench.
+
+    rpnkit train [CONFIG] [--set key.path=value ...] [--resume RUN_DIR] [--out DIR] [--quiet]
+    rpnkit evaluate RUN_DIR [--split test|val|train] [--checkpoint best|last]
+    rpnkit summary CONFIG [--batch-size N]
+    rpnkit components [KIND]
+    rpnkit bench [--quick] ...
+
+Configuration errors print one line (the config path and what to change) and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import importlib
+import sys
+from collections.abc import Sequence
+
+from .errors import ConfigError, RPNError
+
+__all__ = ["main", "build_parser"]
+
+EXIT_CONFIG = 2
+EXIT_FAILED = 1
+EXIT_INTERRUPTED = 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for documentation and tests)."""
+    from . import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="rpnkit",
+        description="Reconciled Polynomial Networks: g(x|w) = <kappa_xi(x), psi(w)> + pi(x).",
+    )
+    parser.add_argument("--version", action="version", version=f"rpnkit {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    train = sub.add_parser(
+        "train",
+        help="train an experiment (default: the embedded digits example)",
+        description="Train an experiment. CONFIG is a YAML/JSON file or the name of an embedded example "
+        "(default, iris, function); without CONFIG the embedded default (digits) runs.",
+    )
+    train.add_argument("config", nargs="?", help="experiment file or embedded example name")
+    train.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config value, e.g. --set train.epochs=3 --set model.dims[1]=32 (values are YAML)",
+    )
+    train.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run from RUN_DIR/last")
+    train.add_argument("--out", metavar="DIR", help="run directory (default: runs/<name>-<timestamp>)")
+    train.add_argument("--quiet", action="store_true", help="no progress bars or per-epoch lines")
+
+    evaluate = sub.add_parser("evaluate", help="evaluate a run's best checkpoint on its test split")
+    evaluate.add_argument("run_dir", metavar="RUN_DIR")
+    evaluate.add_argument("--split", default="test", choices=["test", "val", "train"])
+    evaluate.add_argument("--checkpoint", default="best", choices=["best", "last"])
+
+    summary = sub.add_parser("summary", help="per-layer m, D, n, l, parameters and activation memory")
+    summary.add_argument("config", metavar="CONFIG", help="experiment or bare model config (file or embedded name)")
+    summary.add_argument("--batch-size", type=int, default=None, help="batch size of the memory estimate")
+
+    components = sub.add_parser("components", help="list registered components with their formulas")
+    components.add_argument("kind", nargs="?", metavar="KIND", help="expansion, reconciliation, remainder, ...")
+
+    bench = sub.add_parser("bench", help="run the benchmark suite (rpnkit.bench)", add_help=False)
+    bench.add_argument("args", nargs=argparse.REMAINDER)
+    return parser
+
+
+def _error(message: str) -> None:
+    print(f"rpnkit: error: {message}", file=sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status (0 ok, 1 failed, 2 bad configuration, 130 interrupted)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "bench":
+        return _bench(argv[1:])
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_CONFIG
+    try:
+        return _COMMANDS[args.command](args)
+    except ConfigError as err:
+        _error(str(err))
+        return EXIT_CONFIG
+    except KeyboardInterrupt:
+        _error("interrupted" + (f"; continue with `rpnkit train --resume {_RUN[0]}`" if _RUN else ""))
+        return EXIT_INTERRUPTED
+    except (RPNError, OSError) as err:
+        _error(str(err))
+        return EXIT_FAILED
+
+
+_RUN: list[str] = []
+
+
+def _train(args: argparse.Namespace) -> int:
+    from .train.experiment import run
+
+    def remember(trainer, epoch, record) -> None:
+        if not _RUN and trainer.run_dir is not None:
+            _RUN.append(str(trainer.run_dir))
+
+    _RUN.clear()
+    result = run(
+        args.config, overrides=args.overrides, out=args.out, resume=args.resume, quiet=args.quiet, callbacks=[remember]
+    )
+    scores = "  ".join(f"{k} {v:.4g}" for k, v in result.test.items() if k != "loss")
+    loss = result.test.get("loss")
+    best = f"best epoch {result.best_epoch} ({result.monitor} {result.best_value:.4g})" if result.best_epoch else ""
+    print(f"test {scores}" + (f"  loss {loss:.4g}" if loss is not None else ""))
+    print(f"{best}; {result.epochs_run} epochs in {result.seconds:.1f}s; run: {result.run_dir}")
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from .train.experiment import evaluate_run
+
+    scores = evaluate_run(args.run_dir, split=args.split, checkpoint=args.checkpoint)
+    width = max(len(k) for k in scores) if scores else 0
+    print(f"{args.run_dir} ({args.checkpoint} checkpoint, {args.split} split)")
+    for key, value in scores.items():
+        print(f"  {key.ljust(width)}  {value:.6g}")
+    return 0
+
+
+def _summary(args: argparse.Namespace) -> int:
+    from .train.experiment import format_summary, summary
+
+    if args.batch_size is not None and args.batch_size < 1:
+        raise ConfigError(f"--batch-size must be >= 1, got {args.batch_size}")
+    print(format_summary(summary(args.config, batch_size=args.batch_size)))
+    return 0
+
+
+def _components(args: argparse.Namespace) -> int:
+    from . import registry
+
+    kinds = registry.kinds()
+    if args.kind is not None and args.kind not in kinds:
+        close = difflib.get_close_matches(args.kind, kinds, n=1, cutoff=0.5)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise ConfigError(f"unknown kind {args.kind!r}{hint} (kinds: {', '.join(kinds)})")
+    for kind in [args.kind] if args.kind else kinds:
+        names = registry.names(kind)
+        print(f"{kind} ({len(names)})")
+        width = max((len(n) for n in names), default=0)
+        for name in names:
+            cls = registry.get_class(kind, name)
+            aliases = registry.aliases_of(kind, name)
+            doc = (cls.__doc__ or "").strip().splitlines()
+            line = f"  {name.ljust(width)}  {doc[0].strip() if doc else ''}"
+            print(line + (f"  [aliases: {', '.join(aliases)}]" if aliases else ""))
+    return 0
+
+
+def _bench(argv: list[str]) -> int:
+    try:
+        bench = importlib.import_module("rpnkit.bench")
+    except ModuleNotFoundError as err:
+        if err.name not in ("rpnkit.bench",):
+            raise
+        _error("the benchmark suite (rpnkit.bench) is not available in this installation")
+        return EXIT_CONFIG
+    try:
+        status = bench.main(argv)
+    except ConfigError as err:
+        _error(str(err))
+        return EXIT_CONFIG
+    return int(status or 0)
+
+
+_COMMANDS = {"train": _train, "evaluate": _evaluate, "summary": _summary, "components": _components}
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,54 @@
+"""Training, evaluation, metrics, checkpoints and experiments.
+
+Example:
+    >>> import rpnkit as rk
+    >>> from rpnkit.data import load
+    >>> from rpnkit.train import Trainer
+    >>> data = load("iris", val_fraction=0.2)
+    >>> model = rk.RPN([4, 3], head={"expansion": "taylor"})
+    >>> result = Trainer(model, epochs=2, quiet=True).fit(data)
+    >>> result.epochs_run
+    2
+"""
+
+from . import metrics
+from .checkpoint import load_state, load_weights, save_checkpoint
+from .experiment import apply_overrides, evaluate_run, load_experiment, resolve, run, summary
+from .optim import LOSSES, OPTIMIZERS, SCHEDULERS
+from .seeding import deterministic_mode, rng_state, seed_everything, set_rng_state
+from .trainer import FitResult, Trainer, TrainingError
+
+__all__ = [
+    "Trainer",
+    "FitResult",
+    "TrainingError",
+    "metrics",
+    "fit",
+    "evaluate",
+    "run",
+    "evaluate_run",
+    "summary",
+    "resolve",
+    "load_experiment",
+    "apply_overrides",
+    "save_checkpoint",
+    "load_weights",
+    "load_state",
+    "seed_everything",
+    "deterministic_mode",
+    "rng_state",
+    "set_rng_state",
+    "OPTIMIZERS",
+    "SCHEDULERS",
+    "LOSSES",
+]
+
+
+def fit(model, data, **options) -> FitResult:
+    """``Trainer(model, **options).fit(data)``."""
+    return Trainer(model, **options).fit(data)
+
+
+def evaluate(model, data, split: str = "test", **options) -> dict:
+    """Loss and metrics of ``model`` on one split of ``data`` (``Trainer`` options such as ``loss``, ``metrics``)."""
+    return Trainer(model, quiet=True, **options).evaluate(data, split)
