@@ -35,6 +35,22 @@ def bspline_basis(x: Tensor, knots: Tensor, degree: int) -> Tensor:
     return basis
 
 
+def _cubic_weights(f: Tensor) -> tuple[list[Tensor], list[Tensor]]:
+    """Closed forms of the four cubic weights and the three quadratic ones (fewer tensor ops)."""
+    f2 = f * f
+    f3 = f2 * f
+    g = 1 - f
+    g2 = g * g
+    w0 = g2 * g / 6
+    w3 = f3 / 6
+    w1 = 0.5 * f3 - f2 + 2.0 / 3.0
+    w2 = 1 - w0 - w1 - w3  # partition of unity
+    q0 = 0.5 * g2
+    q2 = 0.5 * f2
+    q1 = 1 - q0 - q2
+    return [w0, w1, w2, w3], [q0, q1, q2]
+
+
 def _local_weights(f: Tensor, degree: int) -> tuple[list[Tensor], list[Tensor]]:
     """The degree+1 non-zero uniform B-spline values in a cell (and the degree-1 ones), from f in [0, 1).
 
@@ -43,6 +59,8 @@ def _local_weights(f: Tensor, degree: int) -> tuple[list[Tensor], list[Tensor]]:
     ``b^k_j = ((f + k - j) b^{k-1}_{j-1} + (j + 1 - f) b^{k-1}_j) / k``. Lists of (..., m) tensors
     (no concatenation): every step touches only the cell's degree + 1 values.
     """
+    if degree == 3:
+        return _cubic_weights(f)
     w = [torch.ones_like(f)]
     lower = w
     for k in range(1, degree + 1):
@@ -83,7 +101,7 @@ def uniform_bspline(
     K = num_knots - 1 - degree
     u = (x - low) / h
     inside = (u >= 0) & (u < num_knots - 1)
-    u = torch.where(inside, u, torch.zeros_like(u))
+    u = u.clamp(0, num_knots - 1)  # any cell will do outside: those weights are masked
     cell = torch.floor(u)
     weights, lower = _local_weights(u - cell, degree)
     mask = inside.to(x.dtype)
@@ -92,7 +110,7 @@ def uniform_bspline(
 
     def place(values: list[Tensor]) -> Tensor:
         local = torch.stack([v * mask for v in values], dim=-1)
-        padded = x.new_zeros(*x.shape, K + 2 * degree).scatter(-1, index, local)
+        padded = x.new_zeros(*x.shape, K + 2 * degree + 1).scatter(-1, index, local)
         return padded[..., degree : degree + K]
 
     out = place(weights)
