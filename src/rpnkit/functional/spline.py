@@ -104,14 +104,14 @@ def uniform_bspline(
     u = u.clamp(0, num_knots - 1)  # any cell will do outside: those weights are masked
     cell = torch.floor(u)
     weights, lower = _local_weights(u - cell, degree)
-    mask = inside.to(x.dtype)
-    # basis index c - degree + j, stored at column c + j of an output padded by `degree` on each side
-    index = cell.to(torch.long).unsqueeze(-1) + torch.arange(degree + 1, device=x.device)
+    # basis index c - degree + j; indices off the K bases (near the grid's ends) carry zero weight
+    index = cell.to(torch.long).unsqueeze(-1) + torch.arange(-degree, 1, device=x.device)
+    keep = ((index >= 0) & (index < K) & inside.unsqueeze(-1)).to(x.dtype)
+    index = index.clamp(0, K - 1)
 
     def place(values: list[Tensor]) -> Tensor:
-        local = torch.stack([v * mask for v in values], dim=-1)
-        padded = x.new_zeros(*x.shape, K + 2 * degree + 1).scatter(-1, index, local)
-        return padded[..., degree : degree + K]
+        local = torch.stack(values, dim=-1) * keep
+        return x.new_zeros(*x.shape, K).scatter_add(-1, index, local)
 
     out = place(weights)
     if not derivative:
