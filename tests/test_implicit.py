@@ -143,6 +143,18 @@ def test_bspline_linear_recomputes_the_basis_and_has_exact_gradients():
     assert {tuple(t.shape) for t in saved} == {(7, 3), (4, 24)}  # x and W only: no basis kept
 
 
+def test_taylor_linear_in_row_chunks_matches(monkeypatch):
+    import rpnkit.functional.implicit as implicit_functional
+
+    original = implicit_functional._row_chunks
+    monkeypatch.setattr(implicit_functional, "_row_chunks", lambda rows, m, b: original(rows, m, b, budget=m * b * 2))
+    assert len(implicit_functional._row_chunks(7, 4, 5)) == 4
+    u = torch.randn(5, 4, dtype=DT, requires_grad=True)
+    W = torch.randn(7, 20, dtype=DT, requires_grad=True)
+    torch.testing.assert_close(taylor_linear(u, W, [(0, 1), (4, 2)]), taylor(u, 2) @ W.T)
+    assert torch.autograd.gradcheck(lambda a, b: taylor_linear(a, b, [(0, 1), (4, 2)]), (u, W))
+
+
 def test_bspline_recompute_policy():
     small = rk.Head(4, 3, expansion="bspline")
     assert not small.expansion.recomputes(torch.zeros(8, 4))

@@ -144,6 +144,13 @@ CASES: dict[str, tuple[str, Callable[[], nn.Module], int, int]] = {
     "mnist/mlp-floor": ("mnist", lambda: mlp(MNIST_DIMS), 784, 64),
     "mnist/taylor+identity": ("mnist", lambda: _rpn(_taylor("identity")), 784, 64),
     "mnist/taylor+identity:materialise": ("mnist", lambda: Materialised(_rpn(_taylor("identity"))), 784, 64),
+    "mnist-b256/taylor+identity": ("mnist", lambda: _rpn(_taylor("identity")), 784, 256),
+    "mnist-b256/taylor+identity:materialise": (
+        "mnist",
+        lambda: Materialised(_rpn(_taylor("identity"))),
+        784,
+        256,
+    ),
     "mnist/taylor+lowrank2": ("mnist", lambda: _rpn(_taylor({"name": "lowrank", "rank": 2})), 784, 64),
     "mnist/taylor+lowrank2:materialise": (
         "mnist",
@@ -223,7 +230,8 @@ def run_case(name: str, repeats: int, seed: int = 0) -> dict[str, Any]:
         opt.step()
         opt.zero_grad(set_to_none=True)
 
-    step()  # warm-up
+    for _ in range(3):  # warm-up
+        step()
     import gc
 
     gc.collect()
@@ -280,6 +288,11 @@ def epoch_time(samples: int = 60_000, batch: int = 64) -> dict[str, Any]:
 RATIOS = [
     # (label, case, reference) -> reference / case (>1: case is better) for time and memory
     ("taylor+identity vs materialise", "mnist/taylor+identity", "mnist/taylor+identity:materialise"),
+    (
+        "taylor+identity, batch 256, vs materialise",
+        "mnist-b256/taylor+identity",
+        "mnist-b256/taylor+identity:materialise",
+    ),
     ("taylor+lowrank(2) vs materialise", "mnist/taylor+lowrank2", "mnist/taylor+lowrank2:materialise"),
     (
         "taylor+blockwise_dual_lphm(5) vs materialise",
@@ -364,7 +377,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="write results.json, results.md and results.png here")
     parser.add_argument("--repeats", type=int, default=None)
     args = parser.parse_args(argv)
-    repeats = args.repeats or (3 if args.quick else 15)
+    repeats = args.repeats or (3 if args.quick else 30)
     names = [n for n in CASES if not args.cases or any(c in n for c in args.cases)]
     results = []
     for name in names:

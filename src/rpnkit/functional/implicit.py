@@ -121,25 +121,36 @@ def _quadratic_block(W: Tensor, start: int, m: int) -> Tensor:
     return W[:, start : start + m * m].view(W.shape[0], m, m)
 
 
+def _row_chunks(rows: int, m: int, b: int, budget: int = 1 << 20) -> list[tuple[int, int]]:
+    """Row ranges whose (chunk, m, b) temporaries hold at most ``budget`` numbers."""
+    step = max(1, budget // max(1, m * b))
+    return [(r, min(rows, r + step)) for r in range(0, rows, step)]
+
+
 class _TaylorLinear(torch.autograd.Function):
     """y = sum over blocks of W_block @ u^{(x) k} for blocks of degree 1 or 2 of one base u.
 
-    Backward writes every block's weight gradient straight into one (rows, D) buffer (no
-    per-block gradients, no slicing-backward copies), so the extra memory is O(batch * rows * m).
+    Quadratic blocks are processed in chunks of rows (temporaries of at most 2^20 numbers), and
+    backward writes every block's weight gradient straight into one (rows, D) buffer (no per-block
+    gradients, no slicing-backward copies): beyond the gradient itself, memory stays O(2^20).
     """
 
     @staticmethod
     def forward(u: Tensor, W: Tensor, blocks: tuple[tuple[int, int], ...]) -> Tensor:
         rows = W.shape[0]
-        m = u.shape[-1]
-        uT = u.T.unsqueeze(0).expand(rows, m, u.shape[0])
+        m, b = u.shape[-1], u.shape[0]
         y = None
         for start, degree in blocks:
             if degree == 1:
                 part = u @ W[:, start : start + m].T
             else:
-                T = torch.bmm(_quadratic_block(W, start, m), uT)  # (rows, m, b): M_r u_b
-                part = (T * uT).sum(1).T
+                M = _quadratic_block(W, start, m)
+                chunks = []
+                for r0, r1 in _row_chunks(rows, m, b):
+                    uT = u.T.unsqueeze(0).expand(r1 - r0, m, b)
+                    T = torch.bmm(M[r0:r1], uT)  # (chunk, m, b): M_r u_b
+                    chunks.append((T * uT).sum(1).T)
+                part = chunks[0] if len(chunks) == 1 else torch.cat(chunks, dim=1)
             y = part if y is None else y + part
         return y
 
@@ -153,7 +164,6 @@ class _TaylorLinear(torch.autograd.Function):
     def backward(ctx, grad):
         u, W = ctx.saved_tensors
         rows, m, b = W.shape[0], u.shape[-1], u.shape[0]
-        uT = u.T.unsqueeze(0).expand(rows, m, b)
         grad_u = grad_W = None
         # In eager mode each block's gradient is written into one buffer; under torch.compile
         # (which cannot trace out= into strided views) the blocks are concatenated instead.
@@ -162,7 +172,6 @@ class _TaylorLinear(torch.autograd.Function):
         if ctx.needs_input_grad[1]:
             grad_W = torch.empty_like(W) if in_place else None
             covered = 0
-        gT = grad.T.unsqueeze(1)  # (rows, 1, b)
         for start, degree in ctx.blocks:
             if degree == 1:
                 block = W[:, start : start + m]
@@ -175,20 +184,28 @@ class _TaylorLinear(torch.autograd.Function):
                     else:
                         pieces.append(grad.T @ u)
                     covered += m
-            else:
-                M = _quadratic_block(W, start, m)
+                continue
+            M = _quadratic_block(W, start, m)
+            chunk_grads = []
+            for r0, r1 in _row_chunks(rows, m, b):
+                uT = u.T.unsqueeze(0).expand(r1 - r0, m, b)
+                gT = grad[:, r0:r1].T.unsqueeze(1)  # (chunk, 1, b)
                 if ctx.needs_input_grad[0]:
-                    both = torch.bmm(M, uT) + torch.bmm(M.transpose(1, 2), uT)  # (rows, m, b)
+                    Mc = M[r0:r1]
+                    both = torch.bmm(Mc, uT) + torch.bmm(Mc.transpose(1, 2), uT)  # (chunk, m, b)
                     contribution = (both * gT).sum(0).T
                     grad_u = contribution if grad_u is None else grad_u + contribution
                 if ctx.needs_input_grad[1]:
-                    weighted = gT * uT  # (rows, m, b): g_{b r} u_{b j1}
-                    uu = u.unsqueeze(0).expand(rows, b, m)
+                    weighted = gT * uT  # (chunk, m, b): g_{b r} u_{b j1}
+                    uu = u.unsqueeze(0).expand(r1 - r0, b, m)
                     if in_place:
-                        torch.bmm(weighted, uu, out=_quadratic_block(grad_W, start, m))
+                        torch.bmm(weighted, uu, out=_quadratic_block(grad_W, start, m)[r0:r1])
                     else:
-                        pieces.append(torch.bmm(weighted, uu).reshape(rows, m * m))
-                    covered += m * m
+                        chunk_grads.append(torch.bmm(weighted, uu).reshape(r1 - r0, m * m))
+            if ctx.needs_input_grad[1]:
+                if not in_place:
+                    pieces.append(torch.cat(chunk_grads, dim=0))
+                covered += m * m
         if ctx.needs_input_grad[1]:
             if covered != W.shape[1]:  # pragma: no cover - guarded by the caller
                 raise RuntimeError("taylor_linear blocks do not cover W")
