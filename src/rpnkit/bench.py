@@ -9,7 +9,9 @@ Every case is measured beside two baselines *in the same run, on the same machin
 
 Time is the median of repeated training steps (forward, backward, SGD step). Peak memory is the rise
 of the process's resident set (VmHWM, reset before the step) during one training step, measured in a
-fresh subprocess per case so that cases do not share allocator state.
+fresh subprocess per case with glibc's mmap threshold fixed at 64 KiB, so that every tensor larger
+than that is mapped on allocation and unmapped on free and the resident set follows the live tensors
+(timings come from a separate subprocess with the default allocator).
 """
 
 from __future__ import annotations
@@ -214,7 +216,10 @@ def _reset_peak() -> bool:
 
 
 def run_case(name: str, repeats: int, seed: int = 0) -> dict[str, Any]:
-    """Measure one case in this process: median step time (ms) and peak RSS rise (MB)."""
+    """Measure one case in this process: median step time (ms) and peak RSS rise (MB).
+
+    With ``repeats=0`` only the peak memory is measured.
+    """
     torch.manual_seed(seed)
     group, builder, width, batch = CASES[name]
     model = builder()
@@ -249,19 +254,29 @@ def run_case(name: str, repeats: int, seed: int = 0) -> dict[str, Any]:
     return {
         "case": name,
         "group": group,
-        "ms": statistics.median(times),
+        "ms": statistics.median(times) if times else None,
         "peak_mb": peak_mb,
         "params": params,
         "batch": batch,
     }
 
 
-def _measure_in_subprocess(name: str, repeats: int) -> dict[str, Any]:
+def _run_subprocess(name: str, repeats: int, env: dict[str, str] | None = None) -> dict[str, Any]:
     code = f"import json, rpnkit.bench as b; print(json.dumps(b.run_case({name!r}, {repeats})))"
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     if proc.returncode != 0:
         return {"case": name, "error": proc.stderr.strip().splitlines()[-1] if proc.stderr else "failed"}
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _measure_in_subprocess(name: str, repeats: int) -> dict[str, Any]:
+    timed = _run_subprocess(name, repeats)
+    if "error" in timed:
+        return timed
+    env = {**os.environ, "MALLOC_MMAP_THRESHOLD_": "65536", "MALLOC_TRIM_THRESHOLD_": "0"}
+    sized = _run_subprocess(name, 0, env)
+    timed["peak_mb"] = sized.get("peak_mb")
+    return timed
 
 
 def epoch_time(samples: int = 60_000, batch: int = 64) -> dict[str, Any]:
