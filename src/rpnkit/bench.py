@@ -346,7 +346,12 @@ def render(results: list[dict[str, Any]], epoch: dict[str, Any] | None) -> str:
         a, b = by.get(case), by.get(ref)
         if not a or not b or "error" in a or "error" in b:
             continue
-        mem = "n/a" if not a["peak_mb"] or not b["peak_mb"] else f"{b['peak_mb'] / max(a['peak_mb'], 0.1):.1f}"
+        if a["peak_mb"] is None or b["peak_mb"] is None:
+            mem = "n/a"
+        elif a["peak_mb"] < 0.1:
+            mem = f"> {b['peak_mb'] / 0.1:.0f} (rise < 0.1 MB)"
+        else:
+            mem = f"{b['peak_mb'] / a['peak_mb']:.1f}"
         lines.append(f"| {label} | {b['ms'] / a['ms']:.1f} | {mem} |")
     lines += ["", "| comparison with the floor | slow-down (x) |", "|---|---:|"]
     for label, case, ref in FLOORS:
