@@ -42,8 +42,15 @@ class ParameterizedInterdependence(Interdependence):
         reconciliation: spec of the reconciliation holding A.T (default ``identity``).
     """
 
-    def __init__(self, m: int, kind: str = "attribute", m_out: int | None = None, b: int | None = None,
-                 b_out: int | None = None, reconciliation: Any = "identity") -> None:
+    def __init__(
+        self,
+        m: int,
+        kind: str = "attribute",
+        m_out: int | None = None,
+        b: int | None = None,
+        b_out: int | None = None,
+        reconciliation: Any = "identity",
+    ) -> None:
         if kind == "instance":
             if b is None:
                 raise ConfigError("the instance kind of 'parameterized' needs b, the number of instances")
