@@ -505,7 +505,8 @@ def summary(config: str | os.PathLike | dict[str, Any], batch_size: int | None =
     """Per layer: m, D, n, l, parameters and an activation-memory estimate, for an experiment or a model config.
 
     The activation estimate counts the float32 tensors kept for the backward pass, per layer:
-    batch x (sum over heads of (m + D + channels x n_head) + n) x 4 bytes. Structured
+    batch x (sum over heads of (m + D + channels x n_head) + n) x 4 bytes, where a head on the
+    implicit path (see :mod:`rpnkit.implicit`) keeps its input instead of the D features. Structured
     reconciliations may keep a few small extra tensors; processing modules add about one more n.
     """
     if isinstance(config, dict):
@@ -527,7 +528,9 @@ def summary(config: str | os.PathLike | dict[str, Any], batch_size: int | None =
     for i, layer in enumerate(_layers(model)):
         heads = list(getattr(layer, "heads", [])) or [getattr(layer, "head", None)]
         heads = [h for h in heads if h is not None]
-        per_sample = sum(h.m + h.D + h.channels * h.n for h in heads) + getattr(layer, "n", 0)
+        per_sample = sum(
+            h.m + (0 if getattr(h, "uses_implicit_path", False) else h.D) + h.channels * h.n for h in heads
+        ) + getattr(layer, "n", 0)
         rows.append(
             {
                 "layer": i,
