@@ -18,12 +18,12 @@ Run ``python benchmarks/bench_compressions.py`` (``--quick`` for fewer repeats).
 from __future__ import annotations
 
 import argparse
-import statistics
 import time
 from typing import Any
 
 import torch
 import torch.nn.functional as F
+from _timing import paired_medians, use_cpu_time
 
 import rpnkit as rk
 
@@ -102,28 +102,6 @@ REFERENCES: list[tuple[str, Any, str]] = [
     ("x @ R.T (100 x 784)", lambda x: x @ _R.T, "vs random_projection"),
 ]  # fmt: skip
 
-#: ``time.perf_counter`` (wall) or ``time.process_time`` (CPU time of this process; less disturbed by
-#: other load on a shared machine, use it with one thread).
-CLOCK = time.perf_counter
-
-
-def _timed(fn) -> float:
-    start = CLOCK()
-    fn()
-    return CLOCK() - start
-
-
-def interleaved_medians(first, second, repeats: int, warmup: int = 2) -> tuple[float, float]:
-    """Median times of two callables measured in alternation, so that machine noise hits both."""
-    for _ in range(warmup):
-        first()
-        second()
-    times_a, times_b = [], []
-    for _ in range(repeats):
-        times_a.append(_timed(first))
-        times_b.append(_timed(second))
-    return statistics.median(times_a), statistics.median(times_b)
-
 
 def measure(spec: Any, fit_rows: int, repeats: int) -> dict[str, Any]:
     """Time one compression (``spec`` may also be a plain callable x -> y, for the references)."""
@@ -144,14 +122,13 @@ def measure(spec: Any, fit_rows: int, repeats: int) -> dict[str, Any]:
         def write() -> torch.Tensor:
             return torch.empty(BATCH, D).copy_(source)
 
-        t_forward, t_write = interleaved_medians(lambda: module(x), write, repeats)
+        t_forward, t_write = paired_medians(lambda: module(x), write, repeats)
     return {"D": D, "forward_s": t_forward, "write_s": t_write, "ratio": t_forward / t_write, "fit_s": fit_s}
 
 
 def main(quick: bool = False, threads: int | None = None, cpu_time: bool = False) -> list[dict[str, Any]]:
     """Measure every setting, print a table and return its rows."""
-    global CLOCK
-    CLOCK = time.process_time if cpu_time else time.perf_counter
+    use_cpu_time(cpu_time)
     if threads is not None:
         torch.set_num_threads(threads)
     repeats = 5 if quick else 25

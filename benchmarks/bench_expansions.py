@@ -20,11 +20,10 @@ the CPU time of one thread instead, which is far more reproducible.
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 from typing import Any
 
 import torch
+from _timing import paired_medians, use_cpu_time
 
 import rpnkit as rk
 
@@ -91,29 +90,6 @@ SETTINGS: list[tuple[str, Any, int, int, str]] = [
 ]
 
 
-#: the clock: ``time.perf_counter`` (wall) or ``time.process_time`` (CPU time of this process, which
-#: a busy shared machine disturbs far less; use it with one thread).
-CLOCK = time.perf_counter
-
-
-def _elapsed(fn) -> float:
-    start = CLOCK()
-    fn()
-    return CLOCK() - start
-
-
-def paired_median_times(first, second, repeats: int, warmup: int = 3) -> tuple[float, float]:
-    """Median times of two callables, measured alternately so that machine noise hits both alike."""
-    for _ in range(warmup):
-        first()
-        second()
-    a, b = [], []
-    for _ in range(repeats):
-        a.append(_elapsed(first))
-        b.append(_elapsed(second))
-    return statistics.median(a), statistics.median(b)
-
-
 def measure(spec: Any, m: int, batch: int, repeats: int) -> tuple[int, float, float]:
     module = rk.build("expansion", spec, m=m).eval()
     x = torch.randn(batch, m, generator=torch.Generator().manual_seed(0)).clamp(-3, 3)
@@ -125,13 +101,12 @@ def measure(spec: Any, m: int, batch: int, repeats: int) -> tuple[int, float, fl
         def write() -> torch.Tensor:
             return torch.empty(batch, D).copy_(source)
 
-        t_forward, t_write = paired_median_times(lambda: module(x), write, repeats)
+        t_forward, t_write = paired_medians(lambda: module(x), write, repeats)
     return D, t_forward, t_write
 
 
 def main(quick: bool = False, threads: int | None = None, cpu_time: bool = False) -> list[dict[str, Any]]:
-    global CLOCK
-    CLOCK = time.process_time if cpu_time else time.perf_counter
+    use_cpu_time(cpu_time)
     if threads is not None:
         torch.set_num_threads(threads)
     repeats = 5 if quick else 25
