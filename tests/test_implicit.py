@@ -6,7 +6,13 @@ import pytest
 import torch
 
 import rpnkit as rk
-from rpnkit.functional.implicit import bspline_linear, power_contract, power_contract_t, taylor_linear
+from rpnkit.functional.implicit import (
+    bspline_linear,
+    power_contract,
+    power_contract_t,
+    taylor_linear,
+    taylor_linear_t,
+)
 from rpnkit.functional.polynomial import taylor
 from rpnkit.functional.spline import bspline_basis, uniform_bspline, uniform_knots
 from rpnkit.implicit import layout_of
@@ -115,6 +121,9 @@ def test_power_contract_and_taylor_linear_match_the_features():
         torch.testing.assert_close(power_contract_t(M.T.contiguous(), u, k), taylor(u, k)[:, -(5**k) :] @ M.T)
     W = torch.randn(4, 30, dtype=DT, requires_grad=True)
     u.requires_grad_()
+    Mt = torch.randn(30, 3, dtype=DT, requires_grad=True)
+    torch.testing.assert_close(taylor_linear_t(u, Mt, [(0, 1), (5, 2)]), taylor(u, 2) @ Mt)
+    assert torch.autograd.gradcheck(lambda a, b: taylor_linear_t(a, b, [(0, 1), (5, 2)]), (u, Mt))
     torch.testing.assert_close(taylor_linear(u, W, [(0, 1), (5, 2)]), taylor(u, 2) @ W.T)
     assert torch.autograd.gradcheck(lambda a, b: taylor_linear(a, b, [(0, 1), (5, 2)]), (u, W))
 

@@ -38,7 +38,7 @@ from typing import Any
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .functional.implicit import bspline_linear, power_contract, power_contract_t, taylor_linear
+from .functional.implicit import bspline_linear, power_contract, power_contract_t, taylor_linear, taylor_linear_t
 
 __all__ = [
     "Block",
@@ -155,6 +155,12 @@ def apply_block(weight: Tensor, block: Block, base: Tensor) -> Tensor:
 
 def transposed_product(weight_t: Tensor, layout: list[Block], bases: list[Tensor]) -> Tensor:
     """``kappa(x) @ weight_t`` for a (D, rows) weight (a low-rank factor), block by block, no copies."""
+    if all(b.kind == "power" and b.degree in (1, 2) and b.base == 0 for b in layout):
+        u = bases[0]
+        lead = u.shape[:-1]
+        blocks = [(start, b.degree) for b, start in zip(layout, block_offsets(layout))]
+        y = taylor_linear_t(u.reshape(-1, u.shape[-1]), weight_t, blocks)
+        return y.reshape(*lead, weight_t.shape[1])
     out = None
     # split (not slicing): its backward concatenates the blocks' gradients instead of zero-filling
     # a full-size gradient per block

@@ -14,7 +14,7 @@ from torch import Tensor
 
 from .spline import uniform_bspline
 
-__all__ = ["power_contract", "power_contract_t", "bspline_linear", "taylor_linear"]
+__all__ = ["power_contract", "power_contract_t", "bspline_linear", "taylor_linear", "taylor_linear_t"]
 
 
 def power_contract(M: Tensor, u: Tensor, degree: int) -> Tensor:
@@ -212,6 +212,79 @@ class _TaylorLinear(torch.autograd.Function):
             if not in_place:
                 grad_W = torch.cat(pieces, dim=1)
         return grad_u, grad_W, None
+
+
+class _TaylorLinearT(torch.autograd.Function):
+    """``[u, u (x) u][blocks] @ Mt`` for a weight stored transposed, Mt of shape (D, rows).
+
+    Every block of Mt is used through contiguous views (no copies), and backward writes the weight
+    gradient of all blocks into one (D, rows) buffer (no split/concatenate of per-block gradients).
+    """
+
+    @staticmethod
+    def forward(u: Tensor, Mt: Tensor, blocks: tuple[tuple[int, int], ...]) -> Tensor:
+        rows = Mt.shape[1]
+        m, b = u.shape[-1], u.shape[0]
+        y = None
+        for start, degree in blocks:
+            if degree == 1:
+                part = u @ Mt[start : start + m]
+            else:
+                T = u @ Mt[start : start + m * m].view(m, m * rows)  # (b, m rows): sum_j1 u_j1 M[j1, j2, c]
+                part = torch.bmm(u.unsqueeze(1), T.view(b, m, rows)).squeeze(1)
+            y = part if y is None else y + part
+        return y
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        u, Mt, blocks = inputs
+        ctx.save_for_backward(u, Mt)
+        ctx.blocks = blocks
+
+    @staticmethod
+    def backward(ctx, grad):
+        u, Mt = ctx.saved_tensors
+        rows = Mt.shape[1]
+        m, b = u.shape[-1], u.shape[0]
+        in_place = not torch.compiler.is_compiling()
+        grad_u = grad_M = None
+        pieces: list[Tensor] = []
+        if ctx.needs_input_grad[1] and in_place:
+            grad_M = torch.empty_like(Mt)
+        for start, degree in ctx.blocks:
+            if degree == 1:
+                block = Mt[start : start + m]
+                if ctx.needs_input_grad[0]:
+                    contribution = grad @ block.T
+                    grad_u = contribution if grad_u is None else grad_u + contribution
+                if ctx.needs_input_grad[1]:
+                    if in_place:
+                        torch.mm(u.T, grad, out=grad_M[start : start + m])
+                    else:
+                        pieces.append(u.T @ grad)
+                continue
+            view = Mt[start : start + m * m].view(m, m * rows)
+            G = (u.unsqueeze(-1) * grad.unsqueeze(1)).reshape(b, m * rows)  # u_{b j2} g_{b c}
+            if ctx.needs_input_grad[0]:
+                T = (u @ view).view(b, m, rows)
+                contribution = G @ view.T + torch.bmm(T, grad.unsqueeze(-1)).squeeze(-1)
+                grad_u = contribution if grad_u is None else grad_u + contribution
+            if ctx.needs_input_grad[1]:
+                if in_place:
+                    torch.mm(u.T, G, out=grad_M[start : start + m * m].view(m, m * rows))
+                else:
+                    pieces.append((u.T @ G).reshape(m * m, rows))
+        if ctx.needs_input_grad[1] and not in_place:
+            grad_M = torch.cat(pieces, dim=0)
+        return grad_u, grad_M, None
+
+
+def taylor_linear_t(u: Tensor, Mt: Tensor, blocks: list[tuple[int, int]]) -> Tensor:
+    """``[u, u (x) u][selected blocks] @ Mt`` for (start row, degree) blocks of degree 1 or 2 covering Mt.
+
+    u is (b, m) (callers flatten leading dimensions); Mt is (D, rows), e.g. a low-rank factor B.
+    """
+    return _TaylorLinearT.apply(u, Mt, tuple(blocks))
 
 
 def taylor_linear(u: Tensor, W: Tensor, blocks: list[tuple[int, int]]) -> Tensor:
