@@ -153,14 +153,27 @@ def apply_block(weight: Tensor, block: Block, base: Tensor) -> Tensor:
     return F.linear(base, weight)
 
 
+def _taylor_blocks(layout: list[Block]) -> list[tuple[int, int]] | None:
+    """(start column, degree) of every block when all are powers of degree 1 or 2 of one base, else None.
+
+    That is the layout of Taylor expansions of degree <= 2, which the custom autograd functions
+    ``taylor_linear`` / ``taylor_linear_t`` handle in one piece (weight gradient written in place).
+    """
+    if all(b.kind == "power" and b.degree in (1, 2) and b.base == 0 for b in layout):
+        return [(start, b.degree) for b, start in zip(layout, block_offsets(layout))]
+    return None
+
+
+def _flat_apply(fn: Callable, u: Tensor, weight: Tensor, blocks: list[tuple[int, int]], rows: int) -> Tensor:
+    lead = u.shape[:-1]
+    return fn(u.reshape(-1, u.shape[-1]), weight, blocks).reshape(*lead, rows)
+
+
 def transposed_product(weight_t: Tensor, layout: list[Block], bases: list[Tensor]) -> Tensor:
     """``kappa(x) @ weight_t`` for a (D, rows) weight (a low-rank factor), block by block, no copies."""
-    if all(b.kind == "power" and b.degree in (1, 2) and b.base == 0 for b in layout):
-        u = bases[0]
-        lead = u.shape[:-1]
-        blocks = [(start, b.degree) for b, start in zip(layout, block_offsets(layout))]
-        y = taylor_linear_t(u.reshape(-1, u.shape[-1]), weight_t, blocks)
-        return y.reshape(*lead, weight_t.shape[1])
+    blocks = _taylor_blocks(layout)
+    if blocks is not None:
+        return _flat_apply(taylor_linear_t, bases[0], weight_t, blocks, weight_t.shape[1])
     out = None
     # split (not slicing): its backward concatenates the blocks' gradients instead of zero-filling
     # a full-size gradient per block
@@ -175,17 +188,10 @@ def transposed_product(weight_t: Tensor, layout: list[Block], bases: list[Tensor
 
 
 def dense_product(weight: Tensor, layout: list[Block], bases: list[Tensor]) -> Tensor:
-    """``kappa(x) @ weight.T`` for a (rows, D) weight, block by block.
-
-    When every block is a power of degree 1 or 2 of the same base (Taylor of degree <= 2), one
-    custom autograd function computes the product and writes the weight gradient in place.
-    """
-    if all(b.kind == "power" and b.degree in (1, 2) and b.base == 0 for b in layout):
-        u = bases[0]
-        lead = u.shape[:-1]
-        blocks = [(start, b.degree) for b, start in zip(layout, block_offsets(layout))]
-        y = taylor_linear(u.reshape(-1, u.shape[-1]), weight, blocks)
-        return y.reshape(*lead, weight.shape[0])
+    """``kappa(x) @ weight.T`` for a (rows, D) weight, block by block (Taylor <= 2 in one piece)."""
+    blocks = _taylor_blocks(layout)
+    if blocks is not None:
+        return _flat_apply(taylor_linear, bases[0], weight, blocks, weight.shape[0])
     out = None
     for block, part_w in zip(layout, weight.split([b.width for b in layout], dim=1)):
         part = apply_block(part_w, block, bases[block.base])
