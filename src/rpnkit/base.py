@@ -89,10 +89,6 @@ class Transformation(Component):
             z = self.postprocess(z)
         return z
 
-    @property
-    def has_processing(self) -> bool:
-        return self.preprocess is not None or self.postprocess is not None
-
     def _label(self) -> str:
         return f"{self.role} {self.registry_name or type(self).__name__}"
 
