@@ -108,3 +108,29 @@ def test_every_registered_component_has_a_case(kind: str):
     covered |= {registry.get_class(kind, c.name).registry_name for c in CASES if c.kind == kind}
     missing = [name for name in registry.names(kind) if name not in covered]
     assert not missing, f"registered {kind}s without a case in tests/cases: {missing}"
+
+
+def _non_contiguous(x):
+    if isinstance(x, list):
+        return [_non_contiguous(t) for t in x]
+    wide = torch.stack([x, torch.zeros_like(x)], dim=-1).flatten(-2)
+    out = wide[..., ::2]  # the same values with stride 2 in the feature dimension
+    assert not out.is_contiguous()
+    return out
+
+
+@pytest.mark.parametrize("case", CASES, ids=Case.label)
+def test_non_contiguous_input_gives_the_same_output(case: Case):
+    module = build(case).eval()
+    x = case.make_input(seed=5)
+    torch.testing.assert_close(run(module, case, _non_contiguous(x)), run(module, case, x), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("case", CASES, ids=Case.label)
+def test_pickle_round_trip(case: Case):
+    import pickle
+
+    module = build(case).eval()
+    clone = pickle.loads(pickle.dumps(module))
+    x = case.make_input(seed=6)
+    assert torch.equal(run(module, case, x), run(clone, case, x))

@@ -250,3 +250,14 @@ def test_shared_kernel_is_k_kron_identity_and_a_convolution_of_patches():
     Z = z.reshape(3, 3, 4)
     for p in range(4):
         torch.testing.assert_close(psi(z).reshape(3, 2, 4)[:, :, p], Z[:, :, p] @ psi.K.T)
+
+
+@pytest.mark.parametrize("reconciliation", ["identity", "lowrank", "blockwise_dual_lphm"])
+@pytest.mark.parametrize("expansion", ["taylor", "bspline"])
+def test_implicit_head_accepts_non_contiguous_input(expansion, reconciliation):
+    head = rk.Head(4, 6, expansion=expansion, reconciliation=reconciliation).to(DT)
+    x = torch.rand(5, 4, dtype=DT) * 1.8 - 0.9
+    strided = torch.stack([x, torch.zeros_like(x)], dim=-1).flatten(-2)[..., ::2]
+    assert not strided.is_contiguous()
+    torch.testing.assert_close(head(strided), head(x), rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(head(x.T.contiguous().T), head(x), rtol=1e-12, atol=1e-12)
