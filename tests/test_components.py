@@ -134,3 +134,13 @@ def test_pickle_round_trip(case: Case):
     clone = pickle.loads(pickle.dumps(module))
     x = case.make_input(seed=6)
     assert torch.equal(run(module, case, x), run(clone, case, x))
+
+
+@pytest.mark.parametrize("case", CASES, ids=Case.label)
+def test_forward_follows_the_input_device(case: Case):
+    """On the meta device every tensor must come from the input or the module: no CPU constants,
+    no host round trips, no .item() in forward."""
+    module = build(case, torch.float32).to("meta").eval()
+    x = case.make_input(dtype=torch.float32)
+    x = [t.to("meta") for t in x] if isinstance(x, list) else x.to("meta")
+    assert run(module, case, x).device.type == "meta"
