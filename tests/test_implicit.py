@@ -261,3 +261,11 @@ def test_implicit_head_accepts_non_contiguous_input(expansion, reconciliation):
     assert not strided.is_contiguous()
     torch.testing.assert_close(head(strided), head(x), rtol=1e-12, atol=1e-12)
     torch.testing.assert_close(head(x.T.contiguous().T), head(x), rtol=1e-12, atol=1e-12)
+
+
+def test_implicit_path_after_an_attribute_interdependence():
+    spec = {"name": "parameterized", "m_out": 3, "reconciliation": "lowrank"}
+    implicit, explicit = twins(5, 4, expansion="taylor", reconciliation="lowrank", attribute_interdependence=spec)
+    assert implicit.uses_implicit_path and implicit.D == 3 + 9
+    x = torch.randn(6, 5, dtype=DT)
+    torch.testing.assert_close(implicit(x), explicit(x), rtol=1e-12, atol=1e-12)
