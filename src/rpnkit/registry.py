@@ -25,7 +25,7 @@ from torch import nn
 
 from .errors import ConfigError
 
-__all__ = ["register", "get_class", "build", "names", "kinds", "child_path", "config_path", "INJECTED"]
+__all__ = ["register", "unregister", "get_class", "build", "names", "kinds", "child_path", "config_path", "INJECTED"]
 
 #: Constructor arguments that a parent supplies; they never appear in a component's config.
 INJECTED = ("m", "n", "D", "dims", "layout")
@@ -46,6 +46,7 @@ def register(kind: str, name: str, aliases: Iterable[str] = ()):
         ...         return 0.5 * x
         >>> "half_identity" in rk.registry.names("remainder")
         True
+        >>> rk.registry.unregister("remainder", "half_identity")
     """
 
     def decorator(cls: type) -> type:
@@ -63,6 +64,17 @@ def register(kind: str, name: str, aliases: Iterable[str] = ()):
         return cls
 
     return decorator
+
+
+def unregister(kind: str, name: str) -> None:
+    """Remove a registered component (and its aliases); for tests and interactive sessions."""
+    table = _CLASSES.get(kind, {})
+    if name not in table:
+        raise ConfigError(f"{kind} {name!r} is not registered")
+    table.pop(name)
+    aliases = _ALIASES.get(kind, {})
+    for alias in [a for a, target in aliases.items() if target == name]:
+        aliases.pop(alias)
 
 
 def kinds() -> list[str]:
