@@ -214,6 +214,24 @@ class _TaylorLinear(torch.autograd.Function):
         return grad_u, grad_W, None
 
 
+def _symmetric_outer_grad(u: Tensor, grad: Tensor, G: Tensor, out: Tensor) -> None:
+    """out[j1, j2, c] = sum_b u[b, j1] u[b, j2] g[b, c], using its symmetry in (j1, j2).
+
+    The rows of the first half of j1 come from one GEMM against all (j2, c); the second half's block
+    against itself from a smaller GEMM; the rest is the transpose of the first half's off-diagonal
+    block: 3/4 of the multiply-adds of the full u.T @ G.
+    """
+    m, rows = out.shape[0], out.shape[2]
+    h = m // 2
+    if h == 0:
+        torch.mm(u.T, G, out=out.view(m, m * rows))
+        return
+    torch.mm(u[:, :h].T, G, out=out[:h].view(h, m * rows))
+    G_low = (u[:, h:].unsqueeze(-1) * grad.unsqueeze(1)).reshape(u.shape[0], (m - h) * rows)
+    torch.mm(u[:, h:].T, G_low, out=out[h:, h:].flatten(1))
+    out[h:, :h].copy_(out[:h, h:].transpose(0, 1))
+
+
 class _TaylorLinearT(torch.autograd.Function):
     """``[u, u (x) u][blocks] @ Mt`` for a weight stored transposed, Mt of shape (D, rows).
 
@@ -271,7 +289,7 @@ class _TaylorLinearT(torch.autograd.Function):
                 grad_u = contribution if grad_u is None else grad_u + contribution
             if ctx.needs_input_grad[1]:
                 if in_place:
-                    torch.mm(u.T, G, out=grad_M[start : start + m * m].view(m, m * rows))
+                    _symmetric_outer_grad(u, grad, G, grad_M[start : start + m * m].view(m, m, rows))
                 else:
                     pieces.append((u.T @ G).reshape(m * m, rows))
         if ctx.needs_input_grad[1] and not in_place:
