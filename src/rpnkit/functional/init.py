@@ -51,6 +51,14 @@ def lowrank_pair_(U: Tensor, V: Tensor, std: float) -> tuple[Tensor, Tensor]:
     b = V.shape[0]
     k = min(a, b, r)
     with torch.no_grad():
+        if r <= min(a, b):
+            # Then M V (or M.T U) is itself a uniformly random orthonormal r-frame, independent of the
+            # other factor: drawing two independent frames gives the same distribution in O((a + b) r^2)
+            # instead of orthogonalising the whole a x b matrix M.
+            nn.init.orthogonal_(U)
+            nn.init.orthogonal_(V)
+            U.mul_(std * math.sqrt(a * b / k))
+            return U, V
         M = nn.init.orthogonal_(torch.empty(a, b, dtype=U.dtype, device=U.device))
         if a >= b:
             nn.init.orthogonal_(V)
