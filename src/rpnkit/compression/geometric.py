@@ -13,16 +13,8 @@ import torch
 from torch import Tensor
 
 from ..errors import ConfigError
-from ..functional.compression_geometric import (
-    PACKINGS,
-    POOL_METRICS,
-    cuboid_offsets,
-    cylinder_offsets,
-    packing_distances,
-    patch_index,
-    pool_patches,
-    sphere_offsets,
-)
+from ..functional.compression_geometric import PACKINGS, POOL_METRICS, packing_distances, pool_patches
+from ..functional.geometric import cuboid_offsets, cylinder_offsets, patch_cells, sphere_offsets
 from ..registry import register
 from ._base import CompressionBase
 from ._checks import choice, nonnegative_int, optional_positive_int, positive_int
@@ -117,7 +109,7 @@ class GeometricCompression(CompressionBase):
             if value is not None:
                 strides[axis] = positive_int(value, name)
         self.strides = tuple(strides)
-        index, counts, self.centres = patch_index((self.h, self.w, self.d), offsets, self.strides)
+        index, counts, self.centres = patch_cells((self.h, self.w, self.d), offsets, self.strides)
         self.patch_size = int(offsets.shape[0])
         self.num_patches = int(index.shape[0])
         self.D = self.channels * self.num_patches

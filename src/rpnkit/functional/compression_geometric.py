@@ -5,8 +5,9 @@ channel-major: feature ``c*h*w*d + cell``. A patch is a set of integer offsets a
 centres sit on the strides (cd_h, cd_w, cd_d) starting at cell (0, 0, 0), so there are
 P = ceil(h/cd_h) * ceil(w/cd_w) * ceil(d/cd_d) patches, ordered row-major over their centres.
 
-Offsets that fall outside the grid are *padding*. :func:`patch_index` points them at a sentinel
-column (index h*w*d) and :func:`pool_patches` fills that column with the metric's identity
+Patch shapes and the cell table come from :mod:`rpnkit.functional.geometric` (shared with the patch
+expansions). Offsets that fall outside the grid are *padding*: ``patch_cells`` points them at a
+sentinel column (index h*w*d) and :func:`pool_patches` fills that column with the metric's identity
 (-inf for max, +inf for min, 0 for the mean, which divides by the number of real cells), so padding
 never takes part in the result. Every patch contains its centre, so no patch is all padding.
 """
@@ -16,18 +17,13 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 __all__ = [
     "POOL_METRICS",
     "PACKINGS",
-    "cuboid_offsets",
-    "cylinder_offsets",
-    "sphere_offsets",
     "packing_distances",
-    "patch_index",
     "pool_patches",
 ]
 
@@ -73,46 +69,6 @@ for _table in PACKINGS.values():
     _table["non_overlapping"] = None  # type: ignore[assignment]  # resolved from the extent
 
 
-def _box(lo: tuple[int, int, int], hi: tuple[int, int, int]) -> Tensor:
-    axes = [torch.arange(a, b + 1) for a, b in zip(lo, hi)]
-    grids = torch.meshgrid(*axes, indexing="ij")
-    return torch.stack(grids, dim=-1).reshape(-1, 3)
-
-
-def cuboid_offsets(p_h: int, p_w: int, p_d: int, p_h_prime: int, p_w_prime: int, p_d_prime: int) -> Tensor:
-    """Offsets of the cuboid [-p_h, p_h'] x [-p_w, p_w'] x [-p_d, p_d'], row-major; (ps, 3) long.
-
-    Example:
-        >>> cuboid_offsets(0, 0, 0, 1, 1, 0).tolist()
-        [[0, 0, 0], [0, 1, 0], [1, 0, 0], [1, 1, 0]]
-    """
-    return _box((-p_h, -p_w, -p_d), (p_h_prime, p_w_prime, p_d_prime))
-
-
-def cylinder_offsets(p_r: int, p_d: int, p_d_prime: int) -> Tensor:
-    """Offsets of the lattice disk i^2 + j^2 <= p_r^2 times the depth range [-p_d, p_d'].
-
-    The reference system's cylinder used [-p_d', p_d'] and ignored p_d; here p_d is honoured.
-
-    Example:
-        >>> len(cylinder_offsets(1, 0, 0))
-        5
-    """
-    box = _box((-p_r, -p_r, -p_d), (p_r, p_r, p_d_prime))
-    return box[box[:, 0] ** 2 + box[:, 1] ** 2 <= p_r**2]
-
-
-def sphere_offsets(p_r: int) -> Tensor:
-    """Offsets of the lattice ball i^2 + j^2 + k^2 <= p_r^2.
-
-    Example:
-        >>> len(sphere_offsets(1))
-        7
-    """
-    box = _box((-p_r,) * 3, (p_r,) * 3)
-    return box[(box**2).sum(dim=1) <= p_r**2]
-
-
 def packing_distances(
     shape: str, packing: str, radii: tuple[int, int, int], extent: tuple[int, int, int]
 ) -> tuple[int, int, int]:
@@ -131,38 +87,6 @@ def packing_distances(
     rule = PACKINGS[shape][packing]
     values = extent if rule is None else rule(*radii)
     return tuple(max(int(v), 1) for v in values)  # type: ignore[return-value]
-
-
-def patch_index(
-    grid: tuple[int, int, int], offsets: Tensor, strides: tuple[int, int, int]
-) -> tuple[Tensor, Tensor, tuple[int, int, int]]:
-    """The gather table of all patches of a grid.
-
-    Args:
-        grid: (h, w, d).
-        offsets: (ps, 3) integer offsets of one patch.
-        strides: centre distances (cd_h, cd_w, cd_d).
-
-    Returns:
-        ``index`` (P, ps) long: the cell of each patch position, or h*w*d where it is padding;
-        ``counts`` (P,) long: the number of real cells per patch; the centre grid (P_h, P_w, P_d).
-
-    Example:
-        >>> index, counts, centres = patch_index((2, 2, 1), cuboid_offsets(0, 0, 0, 1, 1, 0), (1, 1, 1))
-        >>> index.tolist(), counts.tolist(), centres
-        ([[0, 1, 2, 3], [1, 4, 3, 4], [2, 3, 4, 4], [3, 4, 4, 4]], [4, 2, 2, 1], (2, 2, 1))
-    """
-    h, w, d = grid
-    centres = [torch.arange(0, size, step) for size, step in zip(grid, strides)]
-    ci, cj, ck = torch.meshgrid(*centres, indexing="ij")
-    centre = torch.stack([ci, cj, ck], dim=-1).reshape(-1, 1, 3)
-    cells = centre + offsets.reshape(1, -1, 3)
-    size = torch.tensor([h, w, d])
-    valid = ((cells >= 0) & (cells < size)).all(dim=-1)
-    flat = cells[..., 0] * (w * d) + cells[..., 1] * d + cells[..., 2]
-    index = torch.where(valid, flat, torch.full_like(flat, h * w * d))
-    shape = tuple(len(c) for c in centres)
-    return index, valid.sum(dim=-1), shape  # type: ignore[return-value]
 
 
 def pool_patches(x: Tensor, index: Tensor, inv_count: Tensor, channels: int, metric: str, padded: bool) -> Tensor:
