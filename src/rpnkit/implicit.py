@@ -62,7 +62,7 @@ class Block:
         degree: tensor-power degree for ``"power"`` blocks (else 0).
         base: index of the block's base tensor in ``bases_of(expansion, x)``.
         base_width: width of that base tensor.
-        knots, spline_degree: B-spline data for ``"bspline"`` blocks (knots is read from the module).
+        module: the B-spline expansion of a ``"bspline"`` block (its grid and degree are read from it).
     """
 
     width: int
@@ -108,11 +108,7 @@ def bases_of(expansion: nn.Module, x: Tensor) -> list[Tensor]:
     """The base tensors of the expansion's blocks for input x (pre-processing applied)."""
     if getattr(expansion, "preprocess", None) is not None:
         x = expansion.preprocess(x)
-    return _BASES_FN(expansion)(expansion, x)
-
-
-def _BASES_FN(expansion):
-    return _lookup(_BASES, expansion)
+    return _lookup(_BASES, expansion)(expansion, x)
 
 
 def supports(reconciliation: nn.Module, layout: list[Block] | None) -> bool:
