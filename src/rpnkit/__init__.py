@@ -12,7 +12,7 @@ Example:
 
 __version__ = "0.1.0"
 
-from . import registry
+from . import registry, runtime
 from .base import (
     Compression,
     Expansion,
@@ -48,6 +48,7 @@ __all__ = [
     "build_model",
     "register",
     "registry",
+    "runtime",
     "save",
     "load",
     "RPNError",

@@ -55,11 +55,13 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run from RUN_DIR/last")
     train.add_argument("--out", metavar="DIR", help="run directory (default: runs/<name>-<timestamp>)")
     train.add_argument("--quiet", action="store_true", help="no progress bars or per-epoch lines")
+    _allocator_flag(train)
 
     evaluate = sub.add_parser("evaluate", help="evaluate a run's best checkpoint on its test split")
     evaluate.add_argument("run_dir", metavar="RUN_DIR")
     evaluate.add_argument("--split", default="test", choices=["test", "val", "train"])
     evaluate.add_argument("--checkpoint", default="best", choices=["best", "last"])
+    _allocator_flag(evaluate)
 
     summary = sub.add_parser("summary", help="per-layer m, D, n, l, parameters and activation memory")
     summary.add_argument("config", metavar="CONFIG", help="experiment or bare model config (file or embedded name)")
@@ -71,6 +73,16 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="run the benchmark suite (rpnkit.bench)", add_help=False)
     bench.add_argument("args", nargs=argparse.REMAINDER)
     return parser
+
+
+def _allocator_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--no-tune-allocator",
+        dest="tune_allocator",
+        action="store_false",
+        help="keep glibc's default malloc settings (by default freed tensor memory is kept for reuse, "
+        "see rpnkit.runtime)",
+    )
 
 
 def _error(message: str) -> None:
@@ -87,6 +99,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_CONFIG
+    if getattr(args, "tune_allocator", False):
+        from .runtime import tune_cpu_allocator
+
+        tune_cpu_allocator()
     try:
         return _COMMANDS[args.command](args)
     except ConfigError as err:
