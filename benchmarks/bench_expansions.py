@@ -15,6 +15,11 @@ Exceptions to the common setting (the output would not fit otherwise):
 Run ``python benchmarks/bench_expansions.py`` (``--quick`` for fewer repeats). On a shared,
 busy machine wall times are dominated by scheduling noise; ``--threads 1 --cpu-time`` measures
 the CPU time of one thread instead, which is far more reproducible.
+
+The process first calls :func:`rpnkit.runtime.tune_cpu_allocator`, as ``rpnkit train`` does, so
+that both sides run from a warm heap: with glibc's defaults every temporary above 128 KiB is
+mapped fresh and page-faults on each call, and the same expansion's time then varies several-fold
+with the heap's history (``--default-allocator`` shows it).
 """
 
 from __future__ import annotations
@@ -90,52 +95,59 @@ SETTINGS: list[tuple[str, Any, int, int, str]] = [
 ]
 
 
-def measure(spec: Any, m: int, batch: int, repeats: int) -> tuple[int, float, float]:
+def measure(spec: Any, m: int, batch: int, repeats: int) -> dict[str, float | int]:
+    """Forward time of one expansion and, in the same run, three costs of a tensor of its output size.
+
+    ``write``: ``torch.empty(b, D).copy_(y)`` (the bound of the issue); ``mul``: one elementwise
+    product ``y * y`` (one arithmetic pass writing the output); ``exp``: ``torch.exp(y)`` (one
+    transcendental pass). An expansion that needs at least one transcendental function per output
+    entry cannot be faster than ``exp``.
+    """
     module = rk.build("expansion", spec, m=m).eval()
     x = torch.randn(batch, m, generator=torch.Generator().manual_seed(0)).clamp(-3, 3)
     with torch.no_grad():
         y = module(x)
         D = y.shape[-1]
-        source = torch.randn(batch, D)
+        source = torch.randn(batch, D).clamp(-3, 3)
 
         def write() -> torch.Tensor:
             return torch.empty(batch, D).copy_(source)
 
         t_forward, t_write = paired_medians(lambda: module(x), write, repeats)
-    return D, t_forward, t_write
+        t_mul, t_exp = paired_medians(lambda: source * source, lambda: torch.exp(source), repeats)
+    return {"D": D, "forward_s": t_forward, "write_s": t_write, "mul_s": t_mul, "exp_s": t_exp}
 
 
-def main(quick: bool = False, threads: int | None = None, cpu_time: bool = False) -> list[dict[str, Any]]:
+def main(
+    quick: bool = False, threads: int | None = None, cpu_time: bool = False, default_allocator: bool = False
+) -> list[dict[str, Any]]:
     use_cpu_time(cpu_time)
+    tuned = False if default_allocator else rk.runtime.tune_cpu_allocator()
     if threads is not None:
         torch.set_num_threads(threads)
     repeats = 5 if quick else 25
     rows = []
-    header = f"{'expansion':<26} {'m':>4} {'b':>4} {'D':>8} {'forward ms':>11} {'write ms':>9} {'ratio':>6}  note"
+    header = (
+        f"{'expansion':<26} {'m':>4} {'b':>4} {'D':>8} {'forward ms':>11} {'write ms':>9} {'ratio':>6}"
+        f" {'mul/write':>9} {'exp/write':>9}  note"
+    )
     clock = "CPU time" if cpu_time else "wall time"
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, float32, median {clock} of {repeats}")
+    allocator = "tuned allocator" if tuned else "default allocator"
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, float32, median {clock} of {repeats}, "
+        f"{allocator}"
+    )
     print(header)
     print("-" * len(header))
     for label, spec, m, batch, note in SETTINGS:
-        D, t_forward, t_write = measure(spec, m, batch, repeats)
-        ratio = t_forward / t_write
+        row = measure(spec, m, batch, repeats)
+        ratio = row["forward_s"] / row["write_s"]
         flag = "  >2" if ratio > 2 else ""
         print(
-            f"{label:<26} {m:>4} {batch:>4} {D:>8} {1e3 * t_forward:>11.3f} {1e3 * t_write:>9.3f} {ratio:>6.2f}"
-            f"{flag}  {note}"
+            f"{label:<26} {m:>4} {batch:>4} {row['D']:>8} {1e3 * row['forward_s']:>11.3f} {1e3 * row['write_s']:>9.3f}"
+            f" {ratio:>6.2f} {row['mul_s'] / row['write_s']:>9.2f} {row['exp_s'] / row['write_s']:>9.2f}{flag}  {note}"
         )
-        rows.append(
-            {
-                "expansion": label,
-                "m": m,
-                "batch": batch,
-                "D": D,
-                "forward_s": t_forward,
-                "write_s": t_write,
-                "ratio": ratio,
-                "note": note,
-            }
-        )
+        rows.append({"expansion": label, "m": m, "batch": batch, **row, "ratio": ratio, "note": note})
     return rows
 
 
@@ -144,5 +156,8 @@ if __name__ == "__main__":
     parser.add_argument("--quick", action="store_true", help="fewer repeats")
     parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
     parser.add_argument("--cpu-time", action="store_true", help="measure process CPU time instead of wall time")
+    parser.add_argument(
+        "--default-allocator", action="store_true", help="keep glibc's malloc defaults (no tune_cpu_allocator)"
+    )
     args = parser.parse_args()
-    main(args.quick, args.threads, args.cpu_time)
+    main(args.quick, args.threads, args.cpu_time, args.default_allocator)

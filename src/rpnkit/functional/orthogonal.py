@@ -39,12 +39,8 @@ def _affine_step(x: Tensor, p1: Tensor, p2: Tensor | float, alpha: float, beta: 
             out = torch.addcmul(p2, x, p1, value=alpha)
         else:
             out = torch.mul(p2, gamma).addcmul_(x, p1, value=alpha)
-    else:
-        out = torch.mul(x, p1)
-        if alpha != 1.0:
-            out.mul_(alpha)
-        if gamma * p2 != 0.0:
-            out.add_(gamma * p2)
+    else:  # a constant P_0: one fused pass, the constant filled on x's device (no host copy)
+        out = torch.addcmul(x.new_full((), gamma * p2), x, p1, value=alpha)
     return out.add_(p1, alpha=beta) if beta != 0.0 else out
 
 

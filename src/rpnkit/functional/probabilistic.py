@@ -40,16 +40,30 @@ def _lgamma(p: Param) -> Param:
     return torch.lgamma(p) if isinstance(p, Tensor) else math.lgamma(p)
 
 
+def _on(x: Tensor, value: Param) -> Tensor:
+    """A number as a 0-dim tensor on x's device and dtype (filled there: no host-to-device copy)."""
+    return value if isinstance(value, Tensor) else x.new_full((), value)
+
+
+def _standardise(x: Tensor, loc: Param, scale: Param) -> Tensor:
+    """(x - loc) / scale, skipping the passes that are identities for number parameters (may return x)."""
+    if not (isinstance(loc, float | int) and loc == 0):
+        x = x - loc
+    if not (isinstance(scale, float | int) and scale == 1):
+        x = x * (1 / scale)
+    return x
+
+
 def normal_log_pdf(x: Tensor, loc: Param = 0.0, scale: Param = 1.0) -> Tensor:
     """log N(x; loc, scale^2) = -((x - loc)/scale)^2 / 2 - log scale - log(2 pi) / 2."""
-    z = (x - loc) * (1 / scale)
-    return (z * z).mul_(-0.5).add_(-_log(scale) - 0.5 * _LOG_2PI)
+    z = _standardise(x, loc, scale)
+    return torch.addcmul(_on(x, -_log(scale) - 0.5 * _LOG_2PI), z, z, value=-0.5)  # one fused pass
 
 
 def cauchy_log_pdf(x: Tensor, loc: Param = 0.0, scale: Param = 1.0) -> Tensor:
     """log Cauchy(x; loc, scale) = -log(pi scale) - log(1 + ((x - loc)/scale)^2)."""
-    z = (x - loc) * (1 / scale)
-    return torch.log1p(z * z).neg_().add_(-_log(scale) - math.log(math.pi))
+    z = _standardise(x, loc, scale)
+    return torch.mul(z, z).log1p_().neg_().add_(-_log(scale) - math.log(math.pi))
 
 
 def chi2_log_pdf(x: Tensor, df: Param) -> Tensor:
@@ -66,12 +80,17 @@ def gamma_log_pdf(x: Tensor, concentration: Param, rate: Param) -> Tensor:
 
 def laplace_log_pdf(x: Tensor, loc: Param = 0.0, scale: Param = 1.0) -> Tensor:
     """log Laplace(x; loc, scale) = -log(2 scale) - |x - loc| / scale."""
-    return torch.abs(x - loc).mul_(-1 / scale).add_(-_log(2 * scale))
+    centred = x if isinstance(loc, float | int) and loc == 0 else x - loc
+    if isinstance(scale, Tensor):
+        return torch.abs(centred).div_(scale).neg_().add_(-_log(2 * scale))
+    return torch.add(_on(x, -_log(2 * scale)), torch.abs(centred), alpha=-1 / scale)
 
 
 def exponential_log_pdf(x: Tensor, rate: Param) -> Tensor:
     """log Exp(x; rate r) = log r - r x, for x >= 0."""
-    return (x * -rate).add_(_log(rate))
+    if isinstance(rate, Tensor):
+        return (x * -rate).add_(torch.log(rate))
+    return torch.add(_on(x, math.log(rate)), x, alpha=-rate)  # one fused pass
 
 
 def squash(x: Tensor) -> Tensor:
@@ -81,4 +100,4 @@ def squash(x: Tensor) -> Tensor:
 
 def squash_99(x: Tensor) -> Tensor:
     """0.99 sigmoid(x) + 0.001, in (0.001, 0.991): the reference's map for gamma and exponential inputs."""
-    return (0.99 * torch.sigmoid(x)).add_(0.001)
+    return (0.99 * torch.sigmoid(x)).add_(0.001)  # not in place: sigmoid's backward needs its output
