@@ -17,6 +17,7 @@ from numpy.polynomial import legendre as npleg
 from scipy.interpolate import BSpline as ScipyBSpline
 
 import rpnkit as rk
+from rpnkit.functional import polynomial as F_poly
 from rpnkit.functional import wavelet as W
 from rpnkit.functional.spline import uniform_knots
 
@@ -136,6 +137,32 @@ def test_output_width_formula(spec, m, D):
 def test_taylor_reference_example():
     out = expand({"name": "taylor", "degree": 2}, 2, [[1.0, 2.0]])
     np.testing.assert_array_equal(out, [[1, 2, 1, 2, 2, 4]])
+
+
+@pytest.mark.parametrize("degree", [2, 3, 4])
+@pytest.mark.parametrize("lead", [(), (5,), (2, 3)])
+def test_taylor_written_in_place_equals_the_differentiable_form(degree, lead):
+    """Without autograd the orders are written into the output by out= products; with it, by cat."""
+    x = torch.randn(*lead, 4, dtype=F64)
+    with torch.no_grad():
+        fast = F_poly.taylor(x, degree)
+    slow = F_poly.taylor(x.clone().requires_grad_(), degree)
+    assert slow.requires_grad and not fast.requires_grad
+    assert torch.equal(fast, slow.detach())
+    powers = [x]
+    for _ in range(degree - 1):  # explicit outer products, most significant index first
+        powers.append(torch.einsum("...i,...j->...ij", powers[-1], x).reshape(*lead, -1))
+    assert torch.equal(fast, torch.cat(powers, -1))
+
+
+@pytest.mark.parametrize("k", [1, 2, 3])
+@pytest.mark.parametrize("dtype", [torch.float16, torch.float32, F64])
+def test_interleave_matches_stack_and_passes_gradients(k, dtype):
+    terms = [torch.randn(2, 3, 5).to(dtype) for _ in range(k)]
+    assert torch.equal(F_poly.interleave(terms), torch.stack(terms, -1))
+    if dtype == F64:
+        inputs = tuple(t.clone().requires_grad_() for t in terms)
+        assert torch.autograd.gradcheck(lambda *ts: F_poly.interleave(list(ts)), inputs)
 
 
 def test_reciprocal_values_and_clamp_without_touching_the_input():

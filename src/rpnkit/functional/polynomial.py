@@ -22,12 +22,26 @@ def taylor(x: Tensor, degree: int) -> Tensor:
     Within order i the column index is ``sum_k j_k m^{i-k}`` (j_1 most significant), so duplicates
     are kept: ``taylor([1, 2], 2) = [1, 2, 1, 2, 2, 4]``.
 
+    When no gradient is needed (inference, or an input that does not require grad) every order is
+    written straight into its slice of the output by an ``out=`` product (one pass over the output
+    instead of two: a block, then its copy by ``torch.cat``); not under ``torch.compile``, which
+    fuses the plain form itself and does not trace ``out=`` into strided views.
+
     Shape:
         (..., m) -> (..., taylor_dim(m, degree))
     """
+    lead, m = x.shape[:-1], x.shape[-1]
+    if degree > 1 and not (torch.is_grad_enabled() and x.requires_grad) and not torch.compiler.is_compiling():
+        out = x.new_empty(*lead, taylor_dim(m, degree))
+        out[..., :m] = x
+        start, size = 0, m
+        for _ in range(degree - 1):
+            block = out[..., start + size : start + size + size * m].view(*lead, size, m)
+            torch.mul(out[..., start : start + size].unsqueeze(-1), x.unsqueeze(-2), out=block)
+            start, size = start + size, size * m
+        return out
     blocks = [x]
     power = x
-    lead, m = x.shape[:-1], x.shape[-1]
     for _ in range(degree - 1):
         power = (power.unsqueeze(-1) * x.unsqueeze(-2)).reshape(*lead, power.shape[-1] * m)
         blocks.append(power)
