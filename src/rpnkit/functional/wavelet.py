@@ -40,16 +40,39 @@ def sinc(z: Tensor) -> Tensor:
     return torch.sin(a).div_(a)
 
 
+def _haar_values(tau: Tensor) -> Tensor:
+    v = torch.mul(tau, 2.0).floor_().mul_(2.0).sub_(1.0)
+    inside = torch.abs(v).neg_().add_(2.0).clamp_(0.0, 1.0)
+    return inside.mul_(v).neg_()
+
+
+class _PiecewiseConstant(torch.autograd.Function):
+    """Haar's values, and a zero gradient from a single fill (no chain of backward steps)."""
+
+    @staticmethod
+    def forward(tau: Tensor) -> Tensor:
+        return _haar_values(tau)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output) -> None:
+        pass
+
+    @staticmethod
+    def backward(ctx, grad: Tensor) -> Tensor:
+        return torch.zeros_like(grad)
+
+
 def haar(tau: Tensor) -> Tensor:
     """Haar wavelet: 1 on [0, 1/2), -1 on [1/2, 1), 0 elsewhere.
 
     With v = 2 floor(2 tau) - 1 (an odd integer, +-1 exactly on [0, 1)), psi = -v clamp(2 - |v|, 0, 1):
-    arithmetic on ``floor`` only, so the result stays in the autograd graph with a zero gradient
-    (piecewise constant) and no boolean mask is built (comparisons are slow kernels on the CPU).
+    in-place arithmetic on ``floor``, no boolean mask (comparisons are slow kernels on the CPU).
+    The result stays in the autograd graph with its true (zero) gradient, which backward writes in
+    one fill.
     """
-    v = torch.mul(tau, 2.0).floor_().mul_(2.0).sub_(1.0)
-    inside = torch.abs(v).neg_().add_(2.0).clamp_(0.0, 1.0)
-    return inside.mul_(v).neg_()
+    if torch.is_grad_enabled() and tau.requires_grad:
+        return _PiecewiseConstant.apply(tau)
+    return _haar_values(tau)
 
 
 def beta_wavelet(tau: Tensor, alpha: float, beta: float) -> Tensor:
