@@ -17,8 +17,8 @@ busy machine wall times are dominated by scheduling noise; ``--threads 1 --cpu-t
 the CPU time of one thread instead, which is far more reproducible.
 
 The process first calls :func:`rpnkit.runtime.tune_cpu_allocator`, as ``rpnkit train`` does, so
-that both sides run from a warm heap: with glibc's defaults every temporary above 128 KiB is
-mapped fresh and page-faults on each call, and the same expansion's time then varies several-fold
+that both sides run from a warm heap: with glibc's defaults large temporaries are mapped
+fresh (or the freed heap is trimmed) and page-fault on each call, and the same expansion's time then varies several-fold
 with the heap's history (``--default-allocator`` shows it).
 """
 

@@ -11,7 +11,9 @@ Time is the median of repeated training steps (forward, backward, SGD step). Pea
 of the process's resident set (VmHWM, reset before the step) during one training step, measured in a
 fresh subprocess per case with glibc's mmap threshold fixed at 64 KiB, so that every tensor larger
 than that is mapped on allocation and unmapped on free and the resident set follows the live tensors
-(timings come from a separate subprocess with the default allocator).
+(timings come from a separate subprocess whose allocator is tuned by
+:func:`rpnkit.runtime.tune_cpu_allocator`, as in ``rpnkit train``; ``--default-allocator`` keeps
+glibc's defaults, under which temporaries page-fault on every step).
 """
 
 from __future__ import annotations
@@ -261,16 +263,20 @@ def run_case(name: str, repeats: int, seed: int = 0) -> dict[str, Any]:
     }
 
 
-def _run_subprocess(name: str, repeats: int, env: dict[str, str] | None = None) -> dict[str, Any]:
-    code = f"import json, rpnkit.bench as b; print(json.dumps(b.run_case({name!r}, {repeats})))"
+def _run_subprocess(
+    name: str, repeats: int, env: dict[str, str] | None = None, tune_allocator: bool = False
+) -> dict[str, Any]:
+    tune = "import rpnkit.runtime as r; r.tune_cpu_allocator(); " if tune_allocator else ""
+    code = f"{tune}import json, rpnkit.bench as b; print(json.dumps(b.run_case({name!r}, {repeats})))"
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     if proc.returncode != 0:
         return {"case": name, "error": proc.stderr.strip().splitlines()[-1] if proc.stderr else "failed"}
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def _measure_in_subprocess(name: str, repeats: int) -> dict[str, Any]:
-    timed = _run_subprocess(name, repeats)
+def _measure_in_subprocess(name: str, repeats: int, tune_allocator: bool = True) -> dict[str, Any]:
+    """Time in one fresh process (allocator tuned as in ``rpnkit train``), peak memory in another."""
+    timed = _run_subprocess(name, repeats, tune_allocator=tune_allocator)
     if "error" in timed:
         return timed
     env = {**os.environ, "MALLOC_MMAP_THRESHOLD_": "65536", "MALLOC_TRIM_THRESHOLD_": "0"}
@@ -396,12 +402,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cases", nargs="*", help="only these cases (substring match)")
     parser.add_argument("--out", type=Path, help="write results.json, results.md and results.png here")
     parser.add_argument("--repeats", type=int, default=None)
+    parser.add_argument(
+        "--default-allocator",
+        action="store_true",
+        help="time with glibc's malloc defaults instead of rpnkit.runtime.tune_cpu_allocator()",
+    )
     args = parser.parse_args(argv)
+    tune = not args.default_allocator
+    if tune:
+        from .runtime import tune_cpu_allocator
+
+        tune_cpu_allocator()  # for the epoch timing in this process
     repeats = args.repeats or (3 if args.quick else 30)
     names = [n for n in CASES if not args.cases or any(c in n for c in args.cases)]
     results = []
     for name in names:
-        result = _measure_in_subprocess(name, repeats)
+        result = _measure_in_subprocess(name, repeats, tune_allocator=tune)
         results.append(result)
         shown = f"{result['ms']:.2f} ms, {result['peak_mb']:.1f} MB" if "error" not in result else result["error"]
         print(f"{name:55s} {shown}", flush=True)

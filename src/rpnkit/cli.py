@@ -1,7 +1,7 @@
 """The ``rpnkit`` command: train, evaluate, summary, components, bench.
 
-    rpnkit train [CONFIG] [--set key.path=value ...] [--resume RUN_DIR] [--out DIR] [--quiet]
-    rpnkit evaluate RUN_DIR [--split test|val|train] [--checkpoint best|last]
+    rpnkit train [CONFIG] [--set key.path=value ...] [--resume RUN_DIR] [--out DIR] [--quiet] [--no-tune-allocator]
+    rpnkit evaluate RUN_DIR [--split test|val|train] [--checkpoint best|last] [--no-tune-allocator]
     rpnkit summary CONFIG [--batch-size N]
     rpnkit components [KIND]
     rpnkit bench [--quick] ...
