@@ -211,6 +211,27 @@ def test_fourier_block_major_values():
     np.testing.assert_allclose(expand("fourier", 2, x), block_major(blocks), atol=1e-12)
 
 
+@pytest.mark.parametrize("dtype", [F64, torch.float32])
+def test_fourier_recurrence_is_as_accurate_as_direct_evaluation(dtype):
+    """Harmonics follow by angle addition, re-anchored every 16: over 40 harmonics the error stays
+    within 3x that of evaluating cos(2 pi k x / P) directly in the same dtype (whose argument
+    rounding grows with k as well)."""
+    x = torch.linspace(-6, 6, 101, dtype=F64).reshape(1, -1)
+    P, N = 3.0, 40
+    ref = block_major([f(2 * np.pi * k * x.numpy() / P) for k in range(1, N + 1) for f in (np.cos, np.sin)])
+    xd = x.to(dtype)
+    direct = block_major(
+        [f(xd * (2 * math.pi / P) * k).double().numpy() for k in range(1, N + 1) for f in (torch.cos, torch.sin)]
+    )
+    bound = 3 * np.abs(direct - ref).max() + 1e-14
+    module = rk.build("expansion", {"name": "fourier", "P": P, "N": N}, m=101).to(dtype)
+    with torch.no_grad():
+        fast = module(xd)  # written into the output in place
+    slow = module(xd.clone().requires_grad_())  # autograd path
+    assert np.abs(fast.double().numpy() - ref).max() <= bound
+    assert np.abs(slow.detach().double().numpy() - ref).max() <= bound
+
+
 def _vander(fn, x: np.ndarray, degree: int) -> np.ndarray:
     """Feature-major orders 1..degree from a numpy *vander function."""
     return fn(x, degree)[..., 1:].reshape(x.shape[0], -1)

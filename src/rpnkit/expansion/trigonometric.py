@@ -27,9 +27,10 @@ class Trigonometric(_ThreeBlocks):
 
     tan has poles at pi/2 + k pi. With ``tan_bound`` B (default 1e6, the same ceiling as the
     reciprocal expansion) the tan block is clamped to [-B, B], so it is finite with a finite
-    gradient (zero where clamped) for every finite input; on |x| < pi/2 - 1/B it equals the
-    reference's tan exactly. ``tan_bound=None`` gives the raw tan (finite in floating point, but up
-    to ~1e16 in float64 next to a pole).
+    gradient (zero where clamped) for every finite input; on |x| < pi/2 - 1/B it is the
+    reference's tan (computed as sin / cos, within a few units in the last place).
+    ``tan_bound=None`` gives the raw tan (finite in floating point, but up to ~1e16 in float64 next
+    to a pole).
 
     Args:
         tan_bound: clamp of the tan block (> 0), or None for none.
