@@ -14,7 +14,9 @@ Exceptions to the common setting (the output would not fit otherwise):
 
 Run ``python benchmarks/bench_expansions.py`` (``--quick`` for fewer repeats). On a shared,
 busy machine wall times are dominated by scheduling noise; ``--threads 1 --cpu-time`` measures
-the CPU time of one thread instead, which is far more reproducible.
+the CPU time of one thread instead, which is far more reproducible. ``--device cuda`` runs the
+same comparison on a GPU (wall time, synchronised after every call), where elementwise kernels are
+bound by memory traffic rather than by arithmetic.
 
 The process first calls :func:`rpnkit.runtime.tune_cpu_allocator`, as ``rpnkit train`` does, so
 that both sides run from a warm heap: with glibc's defaults large temporaries are mapped
@@ -95,32 +97,44 @@ SETTINGS: list[tuple[str, Any, int, int, str]] = [
 ]
 
 
-def measure(spec: Any, m: int, batch: int, repeats: int) -> dict[str, float | int]:
+def measure(spec: Any, m: int, batch: int, repeats: int, device: str = "cpu") -> dict[str, float | int]:
     """Forward time of one expansion and, in the same run, three costs of a tensor of its output size.
 
     ``write``: ``torch.empty(b, D).copy_(y)`` (the bound of the issue); ``mul``: one elementwise
     product ``y * y`` (one arithmetic pass writing the output); ``exp``: ``torch.exp(y)`` (one
     transcendental pass). An expansion that needs at least one transcendental function per output
-    entry cannot be faster than ``exp``.
+    entry cannot be faster than ``exp``. On a CUDA device every timed call ends with a synchronize.
     """
-    module = rk.build("expansion", spec, m=m).eval()
-    x = torch.randn(batch, m, generator=torch.Generator().manual_seed(0)).clamp(-3, 3)
+    module = rk.build("expansion", spec, m=m).eval().to(device)
+    x = torch.randn(batch, m, generator=torch.Generator().manual_seed(0)).clamp(-3, 3).to(device)
+
+    def timed(fn):
+        if torch.device(device).type != "cuda":
+            return fn
+        return lambda: (fn(), torch.cuda.synchronize())
+
     with torch.no_grad():
         y = module(x)
         D = y.shape[-1]
-        source = torch.randn(batch, D).clamp(-3, 3)
+        source = torch.randn(batch, D).clamp(-3, 3).to(device)
 
         def write() -> torch.Tensor:
-            return torch.empty(batch, D).copy_(source)
+            return torch.empty(batch, D, device=device).copy_(source)
 
-        t_forward, t_write = paired_medians(lambda: module(x), write, repeats)
-        t_mul, t_exp = paired_medians(lambda: source * source, lambda: torch.exp(source), repeats)
+        t_forward, t_write = paired_medians(timed(lambda: module(x)), timed(write), repeats)
+        t_mul, t_exp = paired_medians(timed(lambda: source * source), timed(lambda: torch.exp(source)), repeats)
     return {"D": D, "forward_s": t_forward, "write_s": t_write, "mul_s": t_mul, "exp_s": t_exp}
 
 
 def main(
-    quick: bool = False, threads: int | None = None, cpu_time: bool = False, default_allocator: bool = False
+    quick: bool = False,
+    threads: int | None = None,
+    cpu_time: bool = False,
+    default_allocator: bool = False,
+    device: str = "cpu",
 ) -> list[dict[str, Any]]:
+    if cpu_time and torch.device(device).type != "cpu":
+        raise SystemExit("--cpu-time measures this process's CPU time: use it with --device cpu only")
     use_cpu_time(cpu_time)
     tuned = False if default_allocator else rk.runtime.tune_cpu_allocator()
     if threads is not None:
@@ -135,12 +149,12 @@ def main(
     allocator = "tuned allocator" if tuned else "default allocator"
     print(
         f"torch {torch.__version__}, {torch.get_num_threads()} threads, float32, median {clock} of {repeats}, "
-        f"{allocator}"
+        f"{allocator}, device {device}"
     )
     print(header)
     print("-" * len(header))
     for label, spec, m, batch, note in SETTINGS:
-        row = measure(spec, m, batch, repeats)
+        row = measure(spec, m, batch, repeats, device)
         ratio = row["forward_s"] / row["write_s"]
         flag = "  >2" if ratio > 2 else ""
         print(
@@ -159,5 +173,6 @@ if __name__ == "__main__":
     parser.add_argument(
         "--default-allocator", action="store_true", help="keep glibc's malloc defaults (no tune_cpu_allocator)"
     )
+    parser.add_argument("--device", default="cpu", help="torch device, e.g. cuda (default: cpu)")
     args = parser.parse_args()
-    main(args.quick, args.threads, args.cpu_time, args.default_allocator)
+    main(args.quick, args.threads, args.cpu_time, args.default_allocator, args.device)
