@@ -8,6 +8,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from ._paths import may_write_out
+
 __all__ = ["taylor", "taylor_dim", "feature_major", "interleave"]
 
 
@@ -31,7 +33,7 @@ def taylor(x: Tensor, degree: int) -> Tensor:
         (..., m) -> (..., taylor_dim(m, degree))
     """
     lead, m = x.shape[:-1], x.shape[-1]
-    if degree > 1 and not (torch.is_grad_enabled() and x.requires_grad) and not torch.compiler.is_compiling():
+    if degree > 1 and may_write_out(x):
         out = x.new_empty(*lead, taylor_dim(m, degree))
         out[..., :m] = x
         start, size = 0, m

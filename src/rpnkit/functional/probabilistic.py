@@ -68,7 +68,7 @@ def _standardise(x: Tensor, loc: Param, scale: Param) -> Tensor:
         return x
     if isinstance(loc, Tensor) or isinstance(scale, Tensor):
         return torch.sub(x, loc).mul_(1 / scale)
-    return torch.add(_on(x, -loc / scale), x, alpha=1 / scale)
+    return _plus_scaled(-loc / scale, 1 / scale, x)
 
 
 def normal_log_pdf(x: Tensor, loc: Param = 0.0, scale: Param = 1.0) -> Tensor:

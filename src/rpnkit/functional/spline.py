@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from ._paths import needs_graph
+
 __all__ = ["uniform_knots", "bspline_basis", "uniform_bspline"]
 
 
@@ -60,7 +62,7 @@ def _cubic_dense(u: Tensor, K: int, h: float, derivative: bool) -> Tensor | tupl
     """
     centres = torch.arange(K, dtype=u.dtype, device=u.device) + 2
     v = u.unsqueeze(-1) - centres
-    if not derivative and not (torch.is_grad_enabled() and u.requires_grad):
+    if not derivative and not needs_graph(u):
         # nothing to differentiate: work in place on two buffers (fewer fresh allocations)
         a = v.abs_()
         b = torch.rsub(a, 1).clamp_min_(0)

@@ -12,6 +12,8 @@ import math
 import torch
 from torch import Tensor
 
+from ._paths import may_write_out
+
 __all__ = ["block_major", "fourier", "trigonometric", "hyperbolic", "arc_trigonometric", "arc_hyperbolic"]
 
 
@@ -38,8 +40,7 @@ def fourier(x: Tensor, harmonics: int, period: float) -> Tensor:
     """
     lead, m = x.shape[:-1], x.shape[-1]
     theta = x * (2 * math.pi / period)
-    direct = not (torch.is_grad_enabled() and x.requires_grad) and not torch.compiler.is_compiling()
-    out = x.new_empty(*lead, 2 * harmonics, m) if direct else None
+    out = x.new_empty(*lead, 2 * harmonics, m) if may_write_out(x) else None
 
     def row(j: int) -> Tensor | None:
         return None if out is None else out[..., j, :]

@@ -15,6 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ._paths import needs_graph
+
 __all__ = [
     "sinc",
     "haar",
@@ -70,7 +72,7 @@ def haar(tau: Tensor) -> Tensor:
     The result stays in the autograd graph with its true (zero) gradient, which backward writes in
     one fill.
     """
-    if torch.is_grad_enabled() and tau.requires_grad:
+    if needs_graph(tau):
         return _PiecewiseConstant.apply(tau)
     return _haar_values(tau)
 
