@@ -22,7 +22,7 @@ from torch import Tensor, nn
 from .component import Component, check_last_dim
 from .errors import ConfigError
 from .processing import build_processing, processing_config
-from .registry import child_path
+from .validation import check_int
 
 __all__ = [
     "Transformation",
@@ -37,12 +37,8 @@ __all__ = [
 
 
 def positive_int(value: Any, name: str, minimum: int = 1) -> int:
-    """Validate an integer hyperparameter (``bool`` is rejected)."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ConfigError(
-            f"{name} must be an int >= {minimum}, got {value!r}", child_path(name) if "[" not in name else ""
-        )
-    return value
+    """Validate an integer hyperparameter (``bool`` is rejected); see :func:`rpnkit.validation.check_int`."""
+    return check_int(value, name, minimum)
 
 
 class Transformation(Component):

@@ -14,8 +14,9 @@ from typing import Any, ClassVar
 
 from torch import nn
 
-from .errors import ConfigError, ShapeError
+from .errors import ConfigError
 from .registry import INJECTED
+from .validation import check_last_dim
 
 __all__ = ["Component", "to_plain", "check_last_dim"]
 
@@ -40,13 +41,6 @@ def to_plain(value: Any) -> Any:
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     raise ConfigError(f"cannot write {type(value).__name__} value {value!r} to a config")
-
-
-def check_last_dim(x, expected: int, who: str, name: str = "m") -> None:
-    """Raise :class:`ShapeError` unless ``x.shape[-1] == expected``."""
-    if x.dim() == 0 or x.shape[-1] != expected:
-        got = tuple(x.shape)
-        raise ShapeError(f"{who}: expected input of shape (..., {name}={expected}), got {got}")
 
 
 class Component(nn.Module):

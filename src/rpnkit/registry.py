@@ -14,16 +14,14 @@ code can compute. Nothing is ever imported by dotted path: a config can only nam
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
-import difflib
 import inspect
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any
 
 from torch import nn
 
 from .errors import ConfigError
+from .validation import at_path, child_path, config_path, did_you_mean, join_path, unknown_key
 
 __all__ = ["register", "unregister", "get_class", "build", "names", "kinds", "child_path", "config_path", "INJECTED"]
 
@@ -32,7 +30,6 @@ INJECTED = ("m", "n", "D", "dims", "layout")
 
 _CLASSES: dict[str, dict[str, type]] = {}
 _ALIASES: dict[str, dict[str, str]] = {}
-_PATH: contextvars.ContextVar[str] = contextvars.ContextVar("rpnkit_config_path", default="")
 
 
 def register(kind: str, name: str, aliases: Iterable[str] = ()):
@@ -108,33 +105,9 @@ def get_class(kind: str | tuple[str, ...], name: str, path: str | None = None) -
         if key in table:
             return table[key]
     known = [n for k in kinds_ for n in list(_CLASSES.get(k, {})) + list(_ALIASES.get(k, {}))]
-    close = difflib.get_close_matches(str(name), known, n=3, cutoff=0.5)
-    hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    hint = did_you_mean(name, known, n=3)
     label = "/".join(kinds_)
     raise ConfigError(f"unknown {label} {name!r}{hint} (see `rpnkit components {kinds_[0]}`)", path)
-
-
-def config_path() -> str:
-    """The config path of the component being built (empty outside :func:`build`)."""
-    return _PATH.get()
-
-
-def child_path(key: str | int) -> str:
-    """The config path of a child of the component being built: ``parent.key`` or ``parent[i]``."""
-    parent = _PATH.get()
-    if isinstance(key, int):
-        return f"{parent}[{key}]"
-    return f"{parent}.{key}" if parent else key
-
-
-@contextlib.contextmanager
-def at_path(path: str) -> Iterator[None]:
-    """Make ``path`` the current config path while building children."""
-    token = _PATH.set(path)
-    try:
-        yield
-    finally:
-        _PATH.reset(token)
 
 
 def _accepted(cls: type) -> tuple[dict[str, inspect.Parameter], bool]:
@@ -185,13 +158,10 @@ def build(kind: str | tuple[str, ...], spec: Any, path: str | None = None, **inj
                 raise ConfigError(
                     f"{key}={kwargs[key]!r} conflicts with the value {injected[key]!r} that the parent supplies; "
                     f"remove {key!r} from the config",
-                    _join(path, key),
+                    join_path(path, key),
                 )
         elif key not in params and not var_kw:
-            valid = sorted(k for k in params if k not in injected)
-            close = difflib.get_close_matches(key, valid, n=1, cutoff=0.5)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise ConfigError(f"unknown key {key!r} for {cls.__name__}{hint} (valid keys: {valid})", _join(path, key))
+            raise unknown_key(key, (k for k in params if k not in injected), cls.__name__, join_path(path, key))
     call = {k: v for k, v in injected.items() if k in params or var_kw}
     call.update({k: v for k, v in kwargs.items() if not (k in INJECTED and k in injected)})
     missing = [k for k, p in params.items() if p.default is inspect.Parameter.empty and k not in call]
@@ -206,10 +176,6 @@ def build(kind: str | tuple[str, ...], spec: Any, path: str | None = None, **inj
             raise ConfigError(err.detail, path) from err
         except (ValueError, TypeError) as err:
             raise ConfigError(f"{cls.__name__}: {err}", path) from err
-
-
-def _join(path: str, key: str) -> str:
-    return f"{path}.{key}" if path else key
 
 
 def _check_module_dims(module: nn.Module, injected: dict[str, Any], path: str) -> None:

@@ -8,10 +8,10 @@ from torch import Tensor, nn
 
 from ..base import Reconciliation
 from ..errors import ConfigError
-from ..functional.factors import describe_divisors
 from ..functional.init import scaled_orthogonal_
 from ..functional.reconciliation import block_diagonal_matvec, constant_matvec, eye_matvec, tiled_matvec
-from ..registry import child_path, register
+from ..registry import register
+from ..validation import check_factor
 
 __all__ = [
     "IdentityReconciliation",
@@ -25,17 +25,6 @@ __all__ = [
     "check_factor",
     "seeded_generator",
 ]
-
-
-def check_factor(value: int, name: str, total: int, total_name: str) -> int:
-    """Validate that ``value`` is a positive int that divides ``total``; the error lists valid choices."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1 or total % value:
-        raise ConfigError(
-            f"{name}={value!r} must be a positive divisor of {total_name}={total}; "
-            f"valid choices: {describe_divisors(total, value if isinstance(value, int) else None)}",
-            child_path(name),
-        )
-    return value
 
 
 def seeded_generator(seed: int | None) -> torch.Generator | None:
