@@ -13,7 +13,7 @@ import pytest
 import torch
 
 import rpnkit.data as rd
-from rpnkit import ConfigError
+from rpnkit import ConfigError, ShapeError
 from rpnkit.data import images, safe_io
 from rpnkit.data.functions import TABLES, Formula, function_table
 from rpnkit.data.safe_io import ChecksumError, UnsafePickleError
@@ -228,6 +228,45 @@ def test_scaler():
     np.testing.assert_allclose(s.inverse_transform(s.transform(x)), x)
     with pytest.raises(ConfigError, match="normalize must be one of"):
         rd.Scaler("zscore")
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"seed": -1}, r"data\.seed: expected an int >= 0, got -1"),
+        ({"seed": True}, r"data\.seed: expected an int >= 0, got True"),
+        ({"folds": 1}, r"data\.folds: expected an int >= 2, got 1"),
+        ({"folds": 5, "fold": 1.0}, r"data\.fold: fold must be an int in \[0, 4\], got 1\.0"),
+        ({"test_fraction": "a"}, r"data\.test_fraction: expected a number in \[0, 1\), got 'a'"),
+        (
+            {"normalize": "standrd"},
+            r"data\.normalize: expected one of null, 'standard', 'minmax', got 'standrd'; did you",
+        ),
+    ],
+)
+def test_split_options_are_checked_at_their_path(options, message):
+    with pytest.raises(ConfigError, match=message):
+        rd.load("iris", **options)
+
+
+def test_choices_suggest_the_closest_spelling():
+    with pytest.raises(ConfigError, match=r"^task: task must be one of \['classification', 'regression'\], got 'clas"):
+        rd.Dataset.from_tensors(np.zeros((3, 2)), np.zeros(3), np.zeros((3, 2)), np.zeros(3), task="clas")
+    with pytest.raises(
+        ConfigError, match=r"split must be one of \['train', 'val', 'test'\], got 'tst'; did you mean 'test'"
+    ):
+        rd.load("iris").split("tst")
+    with pytest.raises(ConfigError, match=r"data\.split: expected one of 'standard', 'random', got 'standrd'; did you"):
+        rd.load("cora", split="standrd")
+    with pytest.raises(ConfigError, match=r"data\.noise: noise must be >= 0, got -1"):
+        rd.load("elementary", noise=-1)
+    with pytest.raises(ConfigError, match=r"data\.p_out: p_out must be <= 1, got 1\.5"):
+        rd.load("sbm", p_out=1.5)
+
+
+def test_formula_of_a_wrong_shaped_array_raises_shape_error():
+    with pytest.raises(ShapeError, match=r"formula 'x\+y': expected an array of shape \(N, 2\), got \(3, 3\)"):
+        Formula("x+y", ["x", "y"])(np.zeros((3, 3)))
 
 
 def test_unknown_dataset_and_option():

@@ -133,6 +133,10 @@ def test_metric_fusion_whitelist_and_aliases():
         rk.ConfigError, match=r"metric must be one of \['l1_norm', 'l2_norm', 'max', 'mean', 'median', "
     ):
         rk.build("fusion", {"name": "metric", "metric": "softmax"}, dims=[3, 3])
+    with pytest.raises(
+        rk.ConfigError, match=r"^fusion\.metric: metric must be one of .*got 'maxx'; did you mean 'max'"
+    ):
+        rk.build("fusion", {"name": "metric", "metric": "maxx"}, dims=[3, 3], path="fusion")
     assert registry.get_class("fusion", "metric_fusion") is MetricFusion
     for alias in ["mean", "average", "average_fusion", "mean_fusion"]:
         assert registry.get_class("fusion", alias) is MeanFusion
@@ -171,6 +175,8 @@ def test_weighted_fusion_values_default_and_dtype():
         ([1.0, 2.0], r"weights must be a list of 3 numbers \(one per input\), got 2: \[1.0, 2.0\]"),
         ([1.0, 2.0, 3.0, 4.0], r"weights must be a list of 3 numbers \(one per input\), got 4"),
         ([1.0, "a", 3.0], r"weights must be a list of 3 numbers"),
+        ([1.0, float("nan"), 3.0], r"weights must be a list of 3 numbers"),
+        ([1.0, True, 3.0], r"weights must be a list of 3 numbers"),
         (2.0, r"weights must be a list of 3 numbers \(one per input\), got 2.0"),
     ],
 )

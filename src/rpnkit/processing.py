@@ -16,8 +16,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .component import Component, check_last_dim
+from .component import Component
 from .registry import build, child_path, register
+from .validation import check_fraction, check_last_dim
 
 __all__ = ["build_processing", "processing_config", "LayerNorm", "BatchNorm", "Dropout", "Activation"]
 
@@ -65,8 +66,7 @@ class Dropout(Component):
 
     def __init__(self, m: int | None = None, p: float = 0.5) -> None:
         super().__init__()
-        if not 0.0 <= p < 1.0:
-            raise ValueError(f"dropout p must be in [0, 1), got {p!r}")
+        check_fraction(p, "dropout p")
         self.m = m
         self.p = p
 

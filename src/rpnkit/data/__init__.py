@@ -15,13 +15,13 @@ Example:
 
 from __future__ import annotations
 
-import difflib
 import functools
 import inspect
 from collections.abc import Callable
 from typing import Any
 
 from ..errors import ConfigError
+from ..validation import did_you_mean, join_path, unknown_name
 from .base import Dataset, GraphDataset, Scaler, kfold_indices, train_test_indices
 from .functions import Formula, function_table, load_function
 from .graphs import load_planetoid, load_sbm
@@ -115,9 +115,7 @@ def kind(name: str) -> str:
 
 def _entry(name: Any, path: str = "name") -> tuple[Callable[..., Any], dict[str, Any], str, str]:
     if not isinstance(name, str) or name not in _DATASETS:
-        close = difflib.get_close_matches(str(name), list(_DATASETS), n=3, cutoff=0.5)
-        hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-        raise ConfigError(f"unknown dataset {name!r}{hint} (known: {', '.join(_DATASETS)})", path)
+        raise unknown_name("dataset", name, _DATASETS, path, see=f"known: {', '.join(_DATASETS)}")
     return _DATASETS[name]
 
 
@@ -137,10 +135,9 @@ def check_options(name: str, given: dict[str, Any], path: str = "data") -> None:
     valid = options(name)
     for key in given:
         if key not in valid:
-            close = difflib.get_close_matches(key, list(valid), n=1, cutoff=0.5)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
             raise ConfigError(
-                f"unknown option {key!r} for dataset {name!r}{hint} (valid: {sorted(valid)})", f"{path}.{key}"
+                f"unknown option {key!r} for dataset {name!r}{did_you_mean(key, valid)} (valid: {sorted(valid)})",
+                join_path(path, str(key)),
             )
 
 

@@ -8,7 +8,6 @@ shape (N, k). Every split is seeded, and every normaliser is fitted on the train
 
 from __future__ import annotations
 
-import difflib
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from .. import validation
 from ..errors import ConfigError
 
 __all__ = [
@@ -36,6 +36,7 @@ __all__ = [
 ]
 
 TASKS = ("classification", "regression")
+SPLITS = ("train", "val", "test")
 
 
 @dataclass
@@ -92,8 +93,7 @@ class Dataset:
         y_train_t = torch.as_tensor(np.asarray(y_train) if not isinstance(y_train, Tensor) else y_train)
         if task is None:
             task = "classification" if not y_train_t.is_floating_point() and y_train_t.dim() == 1 else "regression"
-        if task not in TASKS:
-            raise ConfigError(f"task must be one of {list(TASKS)}, got {task!r}", "task")
+        validation.check_choice(task, "task", list(TASKS), path="task")
 
         def prep_x(a: Any) -> Tensor | None:
             return None if a is None else torch.as_tensor(np.asarray(a) if not isinstance(a, Tensor) else a).float()
@@ -137,8 +137,7 @@ class Dataset:
 
     def split(self, name: str) -> tuple[Tensor, Tensor]:
         """``(x, y)`` of ``"train"``, ``"val"`` or ``"test"``."""
-        if name not in ("train", "val", "test"):
-            raise ConfigError(f"split must be 'train', 'val' or 'test', got {name!r}")
+        validation.check_choice(name, "split", SPLITS, path="")
         x, y = getattr(self, f"x_{name}"), getattr(self, f"y_{name}")
         if x is None:
             raise ConfigError(f"dataset {self.name!r} has no {name} split (set data.val_fraction > 0)")
@@ -195,8 +194,7 @@ class GraphDataset:
         return int(self.x.shape[0])
 
     def mask(self, name: str) -> Tensor:
-        if name not in ("train", "val", "test"):
-            raise ConfigError(f"split must be 'train', 'val' or 'test', got {name!r}")
+        validation.check_choice(name, "split", SPLITS, path="")
         return getattr(self, f"{name}_mask")
 
     def adjacency(self, self_loops: bool = True, normalize: bool = True) -> Tensor:
@@ -234,8 +232,7 @@ class Scaler:
     KINDS = ("standard", "minmax")
 
     def __init__(self, kind: str = "standard") -> None:
-        if kind not in self.KINDS:
-            raise ConfigError(f"normalize must be one of {list(self.KINDS)} or null, got {kind!r}", "normalize")
+        validation.check_choice(kind, "normalize", list(self.KINDS), path="normalize")
         self.kind = kind
         self.shift: np.ndarray | None = None
         self.scale: np.ndarray | None = None
@@ -266,31 +263,18 @@ class Scaler:
 
 
 def check_fraction(value: Any, name: str, allow_zero: bool = True) -> float:
-    """A fraction in [0, 1) (or (0, 1))."""
-    low_ok = (value >= 0) if allow_zero else (value > 0)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low_ok or value >= 1:
-        bound = "[0, 1)" if allow_zero else "(0, 1)"
-        raise ConfigError(f"expected a number in {bound}, got {value!r}", name)
-    return float(value)
+    """A fraction in [0, 1) (or (0, 1)) at config path ``name``; see :func:`rpnkit.validation.check_fraction`."""
+    return validation.check_fraction(value, None, allow_zero, path=name)
 
 
 def check_int(value: Any, name: str, minimum: int = 0, allow_none: bool = False) -> int | None:
-    """An int >= minimum (bool rejected)."""
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ConfigError(f"expected an int >= {minimum}{' or null' if allow_none else ''}, got {value!r}", name)
-    return value
+    """An int >= minimum (bool rejected) at config path ``name``; see :func:`rpnkit.validation.check_int`."""
+    return validation.check_int(value, None, minimum, allow_none=allow_none, path=name)
 
 
 def check_choice(value: Any, name: str, choices: Sequence[Any]) -> Any:
-    """One of ``choices``, with a did-you-mean hint for strings."""
-    if value in choices:
-        return value
-    close = difflib.get_close_matches(str(value), [str(c) for c in choices if c is not None], n=1, cutoff=0.5)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
-    shown = ", ".join("null" if c is None else repr(c) for c in choices)
-    raise ConfigError(f"expected one of {shown}, got {value!r}{hint}", name)
+    """One of ``choices`` at config path ``name``; see :func:`rpnkit.validation.check_choice`."""
+    return validation.check_choice(value, None, choices, path=name)
 
 
 def data_home(root: str | os.PathLike | None = None, name: str | None = None) -> Path:
@@ -353,8 +337,7 @@ def kfold_indices(
 
     Every row is in exactly one test fold; within each class the rows are dealt round-robin.
     """
-    if folds < 2 or folds > n:
-        raise ConfigError(f"folds must be an int in [2, {n}], got {folds!r}", "folds")
+    validation.check_int(folds, "folds", 2, n, path="folds")
     rng = np.random.default_rng(seed)
     assignment = np.empty(n, dtype=np.int64)
     if stratify is None:
@@ -397,19 +380,18 @@ def finish_split(
         normalize: ``"standard"``, ``"minmax"`` or None; fitted on the final training rows only.
         extra: the remaining Dataset fields (feature_names, class_names, info).
     """
-    test_fraction = check_fraction(test_fraction, "test_fraction")
-    val_fraction = check_fraction(val_fraction, "val_fraction")
-    check_int(seed, "seed")
+    test_fraction = validation.check_fraction(test_fraction, None, path="test_fraction")
+    val_fraction = validation.check_fraction(val_fraction, None, path="val_fraction")
+    validation.check_int(seed, None, 0, path="seed")
     if normalize is not None:
-        check_choice(normalize, "normalize", [None, *Scaler.KINDS])
+        validation.check_choice(normalize, None, [None, *Scaler.KINDS], path="normalize")
     labels = y if (task == "classification" and stratify) else None
     if test is not None:
         x_tr, y_tr = x, y
         x_te, y_te = test
     elif folds is not None:
-        check_int(folds, "folds", 2)
-        if isinstance(fold, bool) or not isinstance(fold, int) or not 0 <= fold < folds:
-            raise ConfigError(f"fold must be an int in [0, {folds - 1}], got {fold!r}", "fold")
+        validation.check_int(folds, None, 2, path="folds")
+        validation.check_int(fold, "fold", 0, folds - 1, path="fold")
         tr, te = kfold_indices(len(x), folds, seed, labels)[fold]
         x_tr, y_tr, x_te, y_te = x[tr], y[tr], x[te], y[te]
     else:

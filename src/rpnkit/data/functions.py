@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import ast
 import csv
-import difflib
 import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -21,8 +20,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..errors import ConfigError
-from .base import Dataset, check_fraction, check_int, finish_split
+from ..errors import ConfigError, ShapeError
+from ..validation import check_fraction, check_int, check_real, did_you_mean
+from .base import Dataset, finish_split
 
 __all__ = ["Formula", "FunctionSpec", "function_table", "load_function", "TABLES", "FUNCTIONS", "CONSTANTS"]
 
@@ -139,7 +139,10 @@ class Formula:
         raise self._fail(f"{type(node).__name__} is not allowed (numbers, variables, + - * / **, math calls)")
 
     def __call__(self, x: np.ndarray | Mapping[str, np.ndarray]) -> np.ndarray:
-        """Evaluate on a (N, num_vars) array (columns in ``variables`` order) or a name -> array mapping."""
+        """Evaluate on a (N, num_vars) array (columns in ``variables`` order) or a name -> array mapping.
+
+        An array of another shape raises :class:`~rpnkit.ShapeError`.
+        """
         if isinstance(x, Mapping):
             missing = [v for v in self.variables if v not in x]
             if missing:
@@ -149,7 +152,7 @@ class Formula:
         else:
             arr = np.asarray(x, dtype=np.float64)
             if arr.ndim != 2 or arr.shape[1] != len(self.variables):
-                raise ConfigError(
+                raise ShapeError(
                     f"formula {self.text!r}: expected an array of shape (N, {len(self.variables)}), got {arr.shape}"
                 )
             cols = [arr[:, i] for i in range(arr.shape[1])]
@@ -226,8 +229,7 @@ def find_function(table: str, equation: int | str | None = None) -> FunctionSpec
         ):
             return spec
     indexes = f"{specs[0].index}..{specs[-1].index}"
-    close = difflib.get_close_matches(str(equation), [s.id for s in specs], n=1, cutoff=0.6)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
+    hint = did_you_mean(equation, [s.id for s in specs], cutoff=0.6)
     raise ConfigError(
         f"no equation {equation!r} in {table} (an index {indexes} or an id such as {specs[0].id!r}){hint}", "equation"
     )
@@ -263,11 +265,10 @@ def load_function(
         (torch.Size([80, 2]), torch.Size([80, 1]), 'sin(x+y)')
     """
     spec = find_function(table, equation)
-    num = check_int(num, "num", 2)
-    check_fraction(test_fraction, "test_fraction")
-    if isinstance(noise, bool) or not isinstance(noise, (int, float)) or noise < 0:
-        raise ConfigError(f"expected a number >= 0, got {noise!r}", "noise")
-    check_int(seed, "seed")
+    num = check_int(num, None, 2, path="num")
+    check_fraction(test_fraction, None, path="test_fraction")
+    check_real(noise, "noise", ge=0, path="noise")
+    check_int(seed, None, 0, path="seed")
     formula = spec.compile()
     rng = np.random.default_rng(seed)
     xs, ys, have = [], [], 0

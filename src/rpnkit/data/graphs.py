@@ -18,7 +18,8 @@ import numpy as np
 import torch
 
 from ..errors import ConfigError
-from .base import GraphDataset, check_choice, check_int, data_home, encode_labels
+from ..validation import check_choice, check_int, check_real
+from .base import GraphDataset, data_home, encode_labels
 from .safe_io import SparseMatrix, safe_pickle_load
 
 __all__ = ["load_planetoid", "read_planetoid", "read_content_cites", "load_sbm", "PLANETOID"]
@@ -167,12 +168,12 @@ def load_planetoid(
         split: ``"standard"`` (the Planetoid split; for the content format the same sizes, seeded) or
             ``"random"`` (``train_per_class`` per class, then ``num_val`` and ``num_test`` nodes, seeded).
     """
-    check_choice(name, "name", list(PLANETOID))
-    check_choice(normalize, "normalize", [None, "row"])
-    check_choice(split, "split", ["standard", "random"])
-    check_int(train_per_class, "train_per_class", 1)
-    check_int(num_val, "num_val", 0)
-    check_int(num_test, "num_test", 1)
+    check_choice(name, None, list(PLANETOID), path="name")
+    check_choice(normalize, None, [None, "row"], path="normalize")
+    check_choice(split, None, ["standard", "random"], path="split")
+    check_int(train_per_class, None, 1, path="train_per_class")
+    check_int(num_val, None, 0, path="num_val")
+    check_int(num_test, None, 1, path="num_test")
     top = data_home(root, name)
     folder = next((f for f in (top, top / "raw", top / name) if (f / f"ind.{name}.x").is_file()), None)
     if folder is not None:
@@ -226,12 +227,11 @@ def load_sbm(
         >>> g.x.shape, int(g.train_mask.sum()), bool((g.train_mask & g.test_mask).any())
         (torch.Size([60, 16]), 10, False)
     """
-    check_int(num_nodes, "num_nodes", 2)
-    check_int(num_classes, "num_classes", 1)
-    check_int(num_features, "num_features", 1)
+    check_int(num_nodes, None, 2, path="num_nodes")
+    check_int(num_classes, None, 1, path="num_classes")
+    check_int(num_features, None, 1, path="num_features")
     for key, value in (("p_in", p_in), ("p_out", p_out)):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
-            raise ConfigError(f"expected a probability in [0, 1], got {value!r}", key)
+        check_real(value, key, ge=0, le=1, path=key)
     if num_classes * train_per_class + num_val + num_test > num_nodes:
         raise ConfigError(
             f"{num_classes} x {train_per_class} training + {num_val} validation + {num_test} test nodes exceed "

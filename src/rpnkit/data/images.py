@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConfigError
-from .base import Dataset, check_choice, check_int, data_home, finish_split
+from ..validation import check_choice, check_int
+from .base import Dataset, data_home, finish_split
 from .safe_io import download as fetch_file
 from .safe_io import extract_archive, safe_pickle_load
 
@@ -169,7 +170,7 @@ def load_mnist(
         flatten: (N, 784) when true, else (N, 1, 28, 28).
         max_train, max_test: keep a seeded random subset of this many images.
     """
-    check_choice(name, "name", list(MNIST_FILES))
+    check_choice(name, None, list(MNIST_FILES), path="name")
     folder = data_home(root, name)
     base, files = MNIST_FILES[name]
     arrays = {}
@@ -189,8 +190,8 @@ def load_mnist(
     y_train = arrays["train-labels-idx1-ubyte"].astype(np.int64)
     x_test = arrays["t10k-images-idx3-ubyte"].astype(np.float32) / 255.0
     y_test = arrays["t10k-labels-idx1-ubyte"].astype(np.int64)
-    check_int(max_train, "max_train", 1, allow_none=True)
-    check_int(max_test, "max_test", 1, allow_none=True)
+    check_int(max_train, None, 1, allow_none=True, path="max_train")
+    check_int(max_test, None, 1, allow_none=True, path="max_test")
     x_train, y_train = _limit(x_train, y_train, max_train, seed)
     x_test, y_test = _limit(x_test, y_test, max_test, seed + 1)
     shape = (-1, int(np.prod(x_train.shape[1:]))) if flatten else (-1, 1, *x_train.shape[1:])
@@ -258,8 +259,8 @@ def load_cifar10(
     y_train = np.concatenate([p[1] for p in parts])
     x_test, y_test = _cifar_batch(folder / "test_batch")
     x_test = x_test.astype(np.float32) / 255.0
-    check_int(max_train, "max_train", 1, allow_none=True)
-    check_int(max_test, "max_test", 1, allow_none=True)
+    check_int(max_train, None, 1, allow_none=True, path="max_train")
+    check_int(max_test, None, 1, allow_none=True, path="max_test")
     x_train, y_train = _limit(x_train, y_train, max_train, seed)
     x_test, y_test = _limit(x_test, y_test, max_test, seed + 1)
     if flatten:

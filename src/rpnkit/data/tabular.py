@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConfigError
-from .base import Dataset, check_choice, encode_labels, finish_split
+from ..validation import check_choice
+from .base import Dataset, encode_labels, finish_split
 
 __all__ = ["TABULAR", "load_tabular", "read_csv_table"]
 
@@ -85,14 +86,14 @@ def load_tabular(
         >>> data.num_classes, data.class_names, sorted(set(data.y_train.tolist()))
         (3, ['1', '2', '3'], [0, 1, 2])
     """
-    check_choice(task, "task", ["classification", "regression"])
+    check_choice(task, None, ["classification", "regression"], path="task")
     if path is not None:
         path = Path(path).expanduser()
         if not path.is_file():
             raise ConfigError(f"CSV file {str(path)!r} does not exist", "path")
         features, x, raw = read_csv_table(path.read_text(encoding="utf-8"), str(path))
     else:
-        check_choice(name, "name", list(TABULAR))
+        check_choice(name, None, list(TABULAR), path="name")
         features, x, raw = _shipped(name)
     if task == "classification":
         y, classes = encode_labels(raw)

@@ -23,7 +23,8 @@ import numpy as np
 import torch
 
 from ..errors import ConfigError
-from .base import Dataset, check_choice, check_fraction, check_int, data_home, finish_split, train_test_indices
+from ..validation import check_choice, check_fraction, check_int
+from .base import Dataset, data_home, finish_split, train_test_indices
 
 __all__ = ["read_imdb", "read_sst2", "read_ag_news", "load_text", "load_glove", "embed_texts", "TEXT_DATASETS"]
 
@@ -161,10 +162,10 @@ def load_text(
         val_fraction: share of the training texts held out for validation (the vectoriser never sees them).
         max_train, max_test: keep a seeded random subset of this many texts.
     """
-    check_choice(name, "name", list(TEXT_DATASETS))
-    check_choice(features, "features", ["tfidf", "embedding"])
-    check_int(max_train, "max_train", 1, allow_none=True)
-    check_int(max_test, "max_test", 1, allow_none=True)
+    check_choice(name, None, list(TEXT_DATASETS), path="name")
+    check_choice(features, None, ["tfidf", "embedding"], path="features")
+    check_int(max_train, None, 1, allow_none=True, path="max_train")
+    check_int(max_test, None, 1, allow_none=True, path="max_test")
     folder = data_home(root, name)
     reader, test_split = _READERS[name]
     train_texts, y_train = reader(folder, "train")
@@ -179,7 +180,7 @@ def load_text(
     # Hold the validation texts out before fitting the vectoriser.
     index = np.arange(len(train_texts))
     train_part = val_part = index
-    if check_fraction(val_fraction, "val_fraction"):
+    if check_fraction(val_fraction, None, path="val_fraction"):
         train_part, val_part = train_test_indices(len(index), val_fraction, seed + 1, y_train)
     fit_texts = [train_texts[i] for i in train_part]
     info: dict = {"features": features}
@@ -188,7 +189,7 @@ def load_text(
             from sklearn.feature_extraction.text import TfidfVectorizer
         except ImportError as err:  # pragma: no cover - depends on the environment
             raise ConfigError("TF-IDF features need scikit-learn: pip install 'rpnkit[data]'", "features") from err
-        check_int(max_features, "max_features", 1, allow_none=True)
+        check_int(max_features, None, 1, allow_none=True, path="max_features")
         vectorizer = TfidfVectorizer(
             max_features=max_features, min_df=min_df, max_df=max_df, sublinear_tf=sublinear_tf, stop_words=stop_words
         )

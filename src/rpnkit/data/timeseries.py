@@ -21,7 +21,8 @@ import numpy as np
 import torch
 
 from ..errors import ConfigError
-from .base import Dataset, Scaler, check_choice, check_fraction, check_int
+from ..validation import check_choice, check_fraction, check_int
+from .base import Dataset, Scaler
 
 __all__ = ["load_time_series", "sliding_windows"]
 
@@ -108,13 +109,13 @@ def load_time_series(
     path = Path(path).expanduser()
     if not path.is_file():
         raise ConfigError(f"CSV file {str(path)!r} does not exist", "path")
-    check_int(x_len, "x_len", 1)
-    check_int(y_len, "y_len", 1)
-    check_int(gap, "gap", 0)
-    check_fraction(test_fraction, "test_fraction", allow_zero=False)
-    check_fraction(val_fraction, "val_fraction")
+    check_int(x_len, None, 1, path="x_len")
+    check_int(y_len, None, 1, path="y_len")
+    check_int(gap, None, 0, path="gap")
+    check_fraction(test_fraction, None, allow_zero=False, path="test_fraction")
+    check_fraction(val_fraction, None, path="val_fraction")
     if normalize is not None:
-        check_choice(normalize, "normalize", [None, *Scaler.KINDS])
+        check_choice(normalize, None, [None, *Scaler.KINDS], path="normalize")
     names, series = _read(path, columns)
     steps = len(series)
     train_end = int(round(steps * (1 - test_fraction)))

@@ -16,6 +16,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from ..validation import check_choice, check_real, did_you_mean
+
 __all__ = [
     "DISTRIBUTIONS",
     "POSITIVE_SUPPORT",
@@ -57,19 +59,19 @@ _FLOOR = -1e30
 
 
 def check_distribution(dist: str, params: Mapping[str, Any] | None) -> dict[str, float]:
-    """Merge ``params`` into the defaults of ``dist`` and validate them; raises ValueError."""
-    if dist not in DISTRIBUTIONS:
-        raise ValueError(f"dist must be one of {list(DISTRIBUTIONS)}, got {dist!r}")
+    """Merge ``params`` into the defaults of ``dist`` and validate them; raises ValueError (or its ConfigError)."""
+    check_choice(dist, "dist", list(DISTRIBUTIONS), path="")
     merged = dict(DISTRIBUTIONS[dist])
     for key, value in (params or {}).items():
         if key not in merged:
-            raise ValueError(f"unknown parameter {key!r} for the {dist} distribution (valid: {sorted(merged)})")
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise ValueError(f"{dist} parameter {key} must be a finite number, got {value!r}")
-        merged[key] = float(value)
+            raise ValueError(
+                f"unknown parameter {key!r} for the {dist} distribution{did_you_mean(key, merged)} "
+                f"(valid: {sorted(merged)})"
+            )
+        merged[key] = check_real(value, f"{dist} parameter {key}", path="")
     for key in _POSITIVE_PARAMS:
-        if key in merged and merged[key] <= 0:
-            raise ValueError(f"{dist} parameter {key} must be > 0, got {merged[key]!r}")
+        if key in merged:
+            check_real(merged[key], f"{dist} parameter {key}", gt=0, path="")
     if dist == "uniform" and not merged["low"] < merged["high"]:
         raise ValueError(f"uniform needs low < high, got low={merged['low']!r}, high={merged['high']!r}")
     return merged

@@ -12,6 +12,7 @@ from ..base import Fusion
 from ..errors import ConfigError
 from ..functional.fusion import FUSION_METRICS, fuse_metric
 from ..registry import register
+from ..validation import check_choice
 
 __all__ = [
     "ElementwiseFusion",
@@ -62,8 +63,7 @@ class MetricFusion(ElementwiseFusion):
     metric = "mean"
 
     def __init__(self, dims: Sequence[int], metric: str = "mean") -> None:
-        if metric not in FUSION_METRICS:
-            raise ConfigError(f"metric must be one of {sorted(FUSION_METRICS)}, got {metric!r}")
+        check_choice(metric, "metric", sorted(FUSION_METRICS))
         super().__init__(dims)
         self.metric = metric
 

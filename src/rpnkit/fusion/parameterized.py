@@ -8,10 +8,11 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from ..base import Fusion, positive_int
+from ..base import Fusion
 from ..errors import ConfigError
 from ..functional.fusion import weighted_sum
 from ..registry import build, child_path, register
+from ..validation import check_int, check_real
 
 __all__ = [
     "WeightedFusion",
@@ -33,7 +34,7 @@ class WeightedFusion(Fusion):
     (the reference system kept them as a CPU tensor); the config records them.
 
     Args:
-        weights: k numbers; default all ones (the plain sum).
+        weights: k finite numbers; default all ones (the plain sum).
 
     Example:
         >>> import torch
@@ -49,12 +50,15 @@ class WeightedFusion(Fusion):
             if isinstance(weights, (str, bytes)) or not isinstance(weights, Sequence):
                 raise ConfigError(f"weights must be a list of {self.k} numbers (one per input), got {weights!r}")
             values = list(weights)
-            if len(values) != self.k or not all(
-                isinstance(v, (int, float)) and not isinstance(v, bool) for v in values
-            ):
+            try:
+                numbers = [check_real(v, path="") for v in values]
+            except ConfigError:
+                numbers = None
+            if numbers is None or len(numbers) != self.k:
                 raise ConfigError(
                     f"weights must be a list of {self.k} numbers (one per input), got {len(values)}: {weights!r}"
                 )
+            values = numbers
         self.weights = [float(v) for v in values]
         self.register_buffer("alpha", torch.tensor(self.weights), persistent=False)
 
@@ -116,7 +120,7 @@ class ParameterizedConcatenation(Fusion):
             if len(set(dims)) != 1:
                 raise ConfigError(f"parameterized_concatenation needs n when input widths differ (dims={dims})")
             n = dims[0]
-        self.n = positive_int(n, "n")
+        self.n = check_int(n, "n")
         super().__init__(dims)
         self.reconciliation = build(
             "reconciliation", reconciliation, path=child_path("reconciliation"), n=self.n, D=sum(self.dims)

@@ -7,9 +7,10 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ..base import Interdependence, positive_int
+from ..base import Interdependence
 from ..errors import ConfigError
 from ..registry import build, child_path, register
+from ..validation import check_int
 
 __all__ = ["IdentityInterdependence", "ParameterizedInterdependence"]
 
@@ -54,10 +55,10 @@ class ParameterizedInterdependence(Interdependence):
         if kind == "instance":
             if b is None:
                 raise ConfigError("the instance kind of 'parameterized' needs b, the number of instances")
-            self.b_out = positive_int(b if b_out is None else b_out, "b_out")
+            self.b_out = check_int(b if b_out is None else b_out, "b_out")
             self.m_out = m
         else:
-            self.m_out = positive_int(m if m_out is None else m_out, "m_out")
+            self.m_out = check_int(m if m_out is None else m_out, "m_out")
         super().__init__(m, kind=kind, b=b)
         rows, cols = (self.b_out, self.b) if kind == "instance" else (self.m_out, self.m)
         self.reconciliation = build("reconciliation", reconciliation, path=child_path("reconciliation"), n=rows, D=cols)
