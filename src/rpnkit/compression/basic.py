@@ -7,8 +7,8 @@ from typing import Any
 from torch import Tensor
 
 from ..registry import register
+from ..validation import check_real
 from ._base import CompressionBase
-from ._checks import positive_real, real
 
 __all__ = ["IdentityCompression", "ReciprocalCompression", "LinearCompression"]
 
@@ -62,7 +62,7 @@ class ReciprocalCompression(_SameWidth):
     """
 
     def __init__(self, m: int, eps: float = 1e-6, preprocess: Any = None, postprocess: Any = None) -> None:
-        self.eps = positive_real(eps, "eps")
+        self.eps = check_real(eps, "eps", gt=0.0)
         super().__init__(m, preprocess=preprocess, postprocess=postprocess)
 
     def transform(self, x: Tensor) -> Tensor:
@@ -92,7 +92,7 @@ class LinearCompression(_SameWidth):
     """
 
     def __init__(self, m: int, c: float = 1.0, preprocess: Any = None, postprocess: Any = None) -> None:
-        self.c = real(c, "c")
+        self.c = check_real(c, "c")
         super().__init__(m, preprocess=preprocess, postprocess=postprocess)
 
     def transform(self, x: Tensor) -> Tensor:

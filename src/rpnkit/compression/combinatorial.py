@@ -16,8 +16,8 @@ from ..functional.compression_sampling import (
     squash,
 )
 from ..registry import register
+from ..validation import check_bool, check_int
 from ._base import CompressionBase
-from ._checks import flag, positive_int
 from .probabilistic import SamplingMixin, check_metric
 
 __all__ = ["CombinatorialCompression", "CombinatorialProbabilisticCompression"]
@@ -84,10 +84,10 @@ class CombinatorialCompression(SamplingMixin, CompressionBase):
         preprocess: Any = None,
         postprocess: Any = None,
     ) -> None:
-        m = positive_int(m, "m")
-        self.d = positive_int(d, "d")
-        self.k = positive_int(k, "k")
-        self.repetition = flag(repetition, "repetition")
+        m = check_int(m, "m")
+        self.d = check_int(d, "d")
+        self.k = check_int(k, "k")
+        self.repetition = check_bool(repetition, "repetition")
         if not self.repetition and self.d > m:
             raise ConfigError(f"d must be an int in [1, m={m}] (without repetition), got {d!r}")
         counts = [count_combinations(m, r, self.repetition) for r in range(1, self.d + 1)]
@@ -98,10 +98,10 @@ class CombinatorialCompression(SamplingMixin, CompressionBase):
                 f"d={d} gives {sum(counts):,} candidate combinations of m={m} features (more than "
                 f"{MAX_COMBINATIONS:,}); lower d"
             )
-        self.simply_sampling = flag(simply_sampling, "simply_sampling")
+        self.simply_sampling = check_bool(simply_sampling, "simply_sampling")
         self.metric = check_metric(metric)
-        self.require_normalization = flag(require_normalization, "require_normalization")
-        self.log_prob = flag(log_prob, "log_prob")
+        self.require_normalization = check_bool(require_normalization, "require_normalization")
+        self.log_prob = check_bool(log_prob, "log_prob")
         if self.log_prob and self.simply_sampling:
             raise ConfigError("log_prob=True needs simply_sampling=False (raw x values have no log-density here)")
         self.D = self.d * self.k if self.log_prob else self.k * self.d * (self.d + 1) // 2

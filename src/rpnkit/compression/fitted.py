@@ -20,8 +20,8 @@ from ..component import check_last_dim
 from ..errors import ConfigError, RPNError
 from ..functional.fitted_maps import group_mean_matrix, top_variance_columns
 from ..registry import register
+from ..validation import check_bool, check_choice, check_int, check_real
 from ._base import CompressionBase
-from ._checks import choice, flag, nonnegative_int, optional_positive_int, positive_int, positive_real
 
 __all__ = [
     "FittedCompression",
@@ -62,8 +62,8 @@ class FittedCompression(CompressionBase):
     min_samples: int = 2
 
     def __init__(self, m: int, k: int = 2, preprocess: Any = None, postprocess: Any = None) -> None:
-        self.k = positive_int(k, "k")
-        if self.k > positive_int(m, "m"):
+        self.k = check_int(k, "k")
+        if self.k > check_int(m, "m"):
             raise ConfigError(f"k must be an int in [1, m={m}], got {k!r}")
         self.D = self.k
         super().__init__(m, preprocess=preprocess, postprocess=postprocess)
@@ -156,8 +156,8 @@ class IncrementalPCACompression(FittedCompression):
         preprocess: Any = None,
         postprocess: Any = None,
     ) -> None:
-        self.whiten = flag(whiten, "whiten")
-        self.batch_size = optional_positive_int(batch_size, "batch_size")
+        self.whiten = check_bool(whiten, "whiten")
+        self.batch_size = check_int(batch_size, "batch_size", allow_none=True)
         super().__init__(m, k, preprocess=preprocess, postprocess=postprocess)
         if self.batch_size is not None and self.batch_size < self.k:
             raise ConfigError(f"batch_size must be >= k={self.k} (each step needs k rows), got {batch_size!r}")
@@ -216,13 +216,13 @@ class RandomProjectionCompression(CompressionBase):
         preprocess: Any = None,
         postprocess: Any = None,
     ) -> None:
-        self.k = positive_int(k, "k")
-        self.kind = choice(kind, "kind", self.KINDS)
-        self.seed = nonnegative_int(seed, "seed")
-        m = positive_int(m, "m")
+        self.k = check_int(k, "k")
+        self.kind = check_choice(kind, "kind", self.KINDS)
+        self.seed = check_int(seed, "seed", 0)
+        m = check_int(m, "m")
         if density is None:
             density = 1.0 / math.sqrt(m)
-        self.density = positive_real(density, "density")
+        self.density = check_real(density, "density", gt=0.0)
         if self.density > 1:
             raise ConfigError(f"density must be in (0, 1], got {density!r}")
         self.D = self.k
@@ -309,8 +309,8 @@ class FeatureClusteringCompression(FittedCompression):
         preprocess: Any = None,
         postprocess: Any = None,
     ) -> None:
-        self.method = choice(method, "method", self.METHODS)
-        self.seed = nonnegative_int(seed, "seed")
+        self.method = check_choice(method, "method", self.METHODS)
+        self.seed = check_int(seed, "seed", 0)
         super().__init__(m, k, preprocess=preprocess, postprocess=postprocess)
         self.register_buffer("labels", torch.zeros(self.m, dtype=torch.long))
         self.register_buffer("assignment", torch.zeros(self.k, self.m))

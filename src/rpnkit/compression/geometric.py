@@ -6,18 +6,25 @@ sphere shape centred on a stride, and phi one of max, min, mean. Output index c*
 
 from __future__ import annotations
 
-import math
 from typing import Any, ClassVar
 
 import torch
 from torch import Tensor
 
-from ..errors import ConfigError
-from ..functional.compression_geometric import PACKINGS, POOL_METRICS, packing_distances, pool_patches
-from ..functional.geometric import cuboid_offsets, cylinder_offsets, patch_cells, sphere_offsets
+from ..functional.geometric import (
+    PACKINGS,
+    POOL_METRICS,
+    cuboid_offsets,
+    cylinder_offsets,
+    packing_distances,
+    patch_extent,
+    pool_patches,
+    sphere_offsets,
+)
+from ..kappa.patches import PatchGeometry, centre_distances, check_cuboid, check_cylinder, check_sphere, resolve_grid
 from ..registry import register
+from ..validation import check_choice
 from ._base import CompressionBase
-from ._checks import choice, nonnegative_int, optional_positive_int, positive_int
 
 __all__ = [
     "GeometricCompression",
@@ -37,32 +44,7 @@ __all__ = [
 ]
 
 
-def resolve_grid(m: int, h: int | None, w: int | None, d: int) -> tuple[int, int, int, int]:
-    """(h, w, d, C) for an input of width m = C*h*w*d; h and w may be left out for one channel.
-
-    With neither h nor w the grid is square (m = h*h*d); with one of them the other is m / (given * d).
-    """
-    d = positive_int(d, "d")
-    h = optional_positive_int(h, "h")
-    w = optional_positive_int(w, "w")
-    if h is None and w is None:
-        side = math.isqrt(m // d)
-        if side * side * d != m:
-            raise ConfigError(f"cannot infer a square grid: m={m} is not side*side*d with d={d}; give h and w")
-        return side, side, d, 1
-    if h is None or w is None:
-        given = h if h is not None else w
-        if m % (given * d):
-            raise ConfigError(f"m={m} is not a multiple of {'h' if h is not None else 'w'}*d = {given * d}")
-        other = m // (given * d)
-        return (given, other, d, 1) if h is not None else (other, given, d, 1)
-    cells = h * w * d
-    if m % cells:
-        raise ConfigError(f"m={m} must be channels*h*w*d, but h*w*d = {h}*{w}*{d} = {cells} does not divide it")
-    return h, w, d, m // cells
-
-
-class GeometricCompression(CompressionBase):
+class GeometricCompression(PatchGeometry, CompressionBase):
     """Base of the patch pooling compressions (not registered; see the cuboid, cylinder and sphere classes).
 
     The input is C channel-major grids of h x w x d cells (feature ``c*h*w*d + i*w*d + j*d + k``). Patch
@@ -76,7 +58,7 @@ class GeometricCompression(CompressionBase):
     once; ``forward`` is one index_select and one reduction.
 
     Packing: the reference system's strategies are offered under their names (per shape: see
-    :data:`rpnkit.functional.compression_geometric.PACKINGS`) and its default ``densest_packing`` is kept
+    :data:`rpnkit.functional.geometric.PACKINGS`) and its default ``densest_packing`` is kept
     (stride 1: one patch per cell, D = m, a same-size smoothing). ``non_overlapping`` (an rpnkit
     addition) strides by the patch's bounding box, i.e. classic pooling. Each of cd_h, cd_w, cd_d that is
     given overrides the packing along its axis (the reference needed all three).
@@ -100,18 +82,11 @@ class GeometricCompression(CompressionBase):
         preprocess: Any = None,
         postprocess: Any = None,
     ) -> None:
-        self.metric = choice(metric, "metric", POOL_METRICS)
-        self.packing = choice(packing, "packing", PACKINGS[self.SHAPE])
-        self.h, self.w, self.d, self.channels = resolve_grid(positive_int(m, "m"), h, w, d)
-        extent = tuple(int(offsets[:, a].max() - offsets[:, a].min() + 1) for a in range(3))
-        strides = list(packing_distances(self.SHAPE, self.packing, radii, extent))  # type: ignore[arg-type]
-        for axis, (name, value) in enumerate((("cd_h", cd_h), ("cd_w", cd_w), ("cd_d", cd_d))):
-            if value is not None:
-                strides[axis] = positive_int(value, name)
-        self.strides = tuple(strides)
-        index, counts, self.centres = patch_cells((self.h, self.w, self.d), offsets, self.strides)
-        self.patch_size = int(offsets.shape[0])
-        self.num_patches = int(index.shape[0])
+        self.metric = check_choice(metric, "metric", POOL_METRICS)
+        self.packing = check_choice(packing, "packing", list(PACKINGS[self.SHAPE]))
+        packed = packing_distances(self.SHAPE, self.packing, radii, patch_extent(offsets))
+        strides = centre_distances(cd_h, cd_w, cd_d, default=packed)
+        index, counts = self.place_patches(m, h, w, d, None, offsets, strides)
         self.D = self.channels * self.num_patches
         super().__init__(m, preprocess=preprocess, postprocess=postprocess)
         self._padded = bool((counts < self.patch_size).any())
@@ -132,16 +107,6 @@ class GeometricCompression(CompressionBase):
             + f", grid=({self.channels}, {self.h}, {self.w}, {self.d}), metric={self.metric!r}"
             + f", patch_size={self.patch_size}, strides={self.strides}"
         )
-
-
-def _check_cuboid(p_h, p_w, p_d, p_h_prime, p_w_prime, p_d_prime) -> tuple[int, ...]:
-    p_h = nonnegative_int(p_h, "p_h")
-    p_w = p_h if p_w is None else nonnegative_int(p_w, "p_w")
-    p_d = nonnegative_int(p_d, "p_d")
-    p_h_prime = p_h if p_h_prime is None else nonnegative_int(p_h_prime, "p_h_prime")
-    p_w_prime = p_w if p_w_prime is None else nonnegative_int(p_w_prime, "p_w_prime")
-    p_d_prime = p_d if p_d_prime is None else nonnegative_int(p_d_prime, "p_d_prime")
-    return p_h, p_w, p_d, p_h_prime, p_w_prime, p_d_prime
 
 
 @register("compression", "cuboid", aliases=["cuboid_patch_based_geometric_compression"])
@@ -195,7 +160,7 @@ class CuboidCompression(GeometricCompression):
         preprocess: Any = None,
         postprocess: Any = None,
     ) -> None:
-        self.p = _check_cuboid(p_h, p_w, p_d, p_h_prime, p_w_prime, p_d_prime)
+        self.p = check_cuboid(p_h, p_w, p_d, p_h_prime, p_w_prime, p_d_prime)
         offsets = cuboid_offsets(*self.p)
         super().__init__(m, metric, h, w, d, offsets, self.p[:3], packing, cd_h, cd_w, cd_d, preprocess, postprocess)
 
@@ -239,9 +204,7 @@ class CylinderCompression(GeometricCompression):
         preprocess: Any = None,
         postprocess: Any = None,
     ) -> None:
-        self.p_r = nonnegative_int(p_r, "p_r")
-        self.p_d = nonnegative_int(p_d, "p_d")
-        self.p_d_prime = self.p_d if p_d_prime is None else nonnegative_int(p_d_prime, "p_d_prime")
+        self.p_r, self.p_d, self.p_d_prime = check_cylinder(p_r, p_d, p_d_prime)
         offsets = cylinder_offsets(self.p_r, self.p_d, self.p_d_prime)
         radii = (self.p_r, self.p_r, self.p_d)
         super().__init__(m, metric, h, w, d, offsets, radii, packing, cd_h, cd_w, cd_d, preprocess, postprocess)
@@ -284,7 +247,7 @@ class SphereCompression(GeometricCompression):
         preprocess: Any = None,
         postprocess: Any = None,
     ) -> None:
-        self.p_r = nonnegative_int(p_r, "p_r")
+        self.p_r = check_sphere(p_r)
         offsets = sphere_offsets(self.p_r)
         radii = (self.p_r,) * 3
         super().__init__(m, metric, h, w, d, offsets, radii, packing, cd_h, cd_w, cd_d, preprocess, postprocess)

@@ -27,7 +27,7 @@ from torch import Tensor
 from ..errors import ConfigError, RPNError
 from ..functional.fitted_maps import least_squares_map
 from ..registry import register
-from ._checks import choice, nonnegative_int, optional_positive_int, positive_int, positive_real
+from ..validation import check_choice, check_int, check_real
 from .fitted import FittedCompression, to_numpy64
 
 __all__ = [
@@ -61,8 +61,8 @@ class ManifoldCompression(FittedCompression):
     def __init__(
         self, m: int, k: int = 2, ridge: float = 0.0, seed: int = 0, preprocess: Any = None, postprocess: Any = None
     ) -> None:
-        self.ridge = positive_real(ridge, "ridge", allow_zero=True)
-        self.seed = nonnegative_int(seed, "seed")
+        self.ridge = check_real(ridge, "ridge", ge=0.0)
+        self.seed = check_int(seed, "seed", 0)
         super().__init__(m, k, preprocess=preprocess, postprocess=postprocess)
         self.register_buffer("weight", torch.zeros(self.k, self.m))
         self.register_buffer("bias", torch.zeros(self.k))
@@ -135,7 +135,7 @@ class IsomapCompression(_NeighbourMethod):
         preprocess: Any = None,
         postprocess: Any = None,
     ) -> None:
-        self.n_neighbors = positive_int(n_neighbors, "n_neighbors")
+        self.n_neighbors = check_int(n_neighbors, "n_neighbors")
         super().__init__(m, k, ridge=ridge, seed=seed, preprocess=preprocess, postprocess=postprocess)
 
     def embed(self, X) -> Any:
@@ -171,9 +171,9 @@ class LLECompression(_NeighbourMethod):
         preprocess: Any = None,
         postprocess: Any = None,
     ) -> None:
-        self.n_neighbors = positive_int(n_neighbors, "n_neighbors")
-        self.reg = positive_real(reg, "reg")
-        if self.n_neighbors <= positive_int(k, "k"):
+        self.n_neighbors = check_int(n_neighbors, "n_neighbors")
+        self.reg = check_real(reg, "reg", gt=0.0)
+        if self.n_neighbors <= check_int(k, "k"):
             raise ConfigError(f"n_neighbors must be > k={k} for LLE, got {n_neighbors!r}")
         super().__init__(m, k, ridge=ridge, seed=seed, preprocess=preprocess, postprocess=postprocess)
 
@@ -215,8 +215,8 @@ class MDSCompression(ManifoldCompression):
         preprocess: Any = None,
         postprocess: Any = None,
     ) -> None:
-        self.n_init = positive_int(n_init, "n_init")
-        self.max_iter = positive_int(max_iter, "max_iter")
+        self.n_init = check_int(n_init, "n_init")
+        self.max_iter = check_int(max_iter, "max_iter")
         super().__init__(m, k, ridge=ridge, seed=seed, preprocess=preprocess, postprocess=postprocess)
 
     def min_samples_for_fit(self) -> int:
@@ -258,7 +258,7 @@ class SpectralEmbeddingCompression(_NeighbourMethod):
         preprocess: Any = None,
         postprocess: Any = None,
     ) -> None:
-        self.n_neighbors = optional_positive_int(n_neighbors, "n_neighbors")
+        self.n_neighbors = check_int(n_neighbors, "n_neighbors", allow_none=True)
         super().__init__(m, k, ridge=ridge, seed=seed, preprocess=preprocess, postprocess=postprocess)
 
     def embed(self, X) -> Any:
@@ -301,10 +301,10 @@ class TSNECompression(ManifoldCompression):
         preprocess: Any = None,
         postprocess: Any = None,
     ) -> None:
-        self.perplexity = positive_real(perplexity, "perplexity")
-        self.method = choice(method, "method", ("auto", "barnes_hut", "exact"))
-        self.max_iter = positive_int(max_iter, "max_iter", minimum=250)
-        if self.method == "barnes_hut" and positive_int(k, "k") > 3:
+        self.perplexity = check_real(perplexity, "perplexity", gt=0.0)
+        self.method = check_choice(method, "method", ("auto", "barnes_hut", "exact"))
+        self.max_iter = check_int(max_iter, "max_iter", minimum=250)
+        if self.method == "barnes_hut" and check_int(k, "k") > 3:
             raise ConfigError(f"method='barnes_hut' supports k <= 3, got k={k!r}; use method='exact'")
         super().__init__(m, k, ridge=ridge, seed=seed, preprocess=preprocess, postprocess=postprocess)
 

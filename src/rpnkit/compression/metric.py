@@ -8,8 +8,8 @@ from torch import Tensor
 
 from ..functional.compression_metric import FEATURE_METRICS, reduce_features
 from ..registry import register
+from ..validation import check_choice
 from ._base import CompressionBase
-from ._checks import choice
 
 __all__ = [
     "MetricCompression",
@@ -43,7 +43,7 @@ class MetricCompression(CompressionBase):
     """
 
     def __init__(self, m: int, metric: str = "mean", preprocess: Any = None, postprocess: Any = None) -> None:
-        self.metric = choice(metric, "metric", FEATURE_METRICS)
+        self.metric = check_choice(metric, "metric", FEATURE_METRICS)
         self.D = 1
         super().__init__(m, preprocess=preprocess, postprocess=postprocess)
 

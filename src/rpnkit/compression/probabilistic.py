@@ -26,8 +26,8 @@ from ..functional.compression_sampling import (
     squash,
 )
 from ..registry import register
+from ..validation import check_bool, check_choice, check_int, check_real
 from ._base import CompressionBase
-from ._checks import choice, flag, nonnegative_int, positive_int, real
 
 __all__ = [
     "SamplingMixin",
@@ -48,7 +48,7 @@ EVAL_SELECTIONS = ("fixed_draw", "top_k")
 def check_metric(metric: Any) -> str | None:
     if metric is None:
         return None
-    return choice(metric, "metric", ELEMENTWISE_METRICS)
+    return check_choice(metric, "metric", ELEMENTWISE_METRICS)
 
 
 class SamplingMixin:
@@ -69,9 +69,9 @@ class SamplingMixin:
     training: bool
 
     def _init_sampling(self, seed: Any, eval_selection: Any, with_replacement: Any) -> None:
-        self.seed = nonnegative_int(seed, "seed")
-        self.eval_selection = choice(eval_selection, "eval_selection", EVAL_SELECTIONS)
-        self.with_replacement = flag(with_replacement, "with_replacement")
+        self.seed = check_int(seed, "seed", 0)
+        self.eval_selection = check_choice(eval_selection, "eval_selection", EVAL_SELECTIONS)
+        self.with_replacement = check_bool(with_replacement, "with_replacement")
         self._generators: dict[str, torch.Generator] = {}
 
     def _fixed_noise(self, size: int, stream: int = 0) -> Tensor:
@@ -90,7 +90,7 @@ class SamplingMixin:
     def reseed(self, seed: int | None = None) -> None:
         """Restart the training-mode random streams (from ``seed``, default the configured one)."""
         if seed is not None:
-            self.seed = nonnegative_int(seed, "seed")
+            self.seed = check_int(seed, "seed", 0)
         self._generators.clear()
 
     def _select(self, logw: Tensor, k: int, eval_noise: Tensor, scratch: bool = False, finite: bool = False) -> Tensor:
@@ -162,20 +162,20 @@ class NaiveProbabilisticCompression(SamplingMixin, CompressionBase):
         preprocess: Any = None,
         postprocess: Any = None,
     ) -> None:
-        self.k = positive_int(k, "k")
-        if self.k > positive_int(m, "m"):
+        self.k = check_int(k, "k")
+        if self.k > check_int(m, "m"):
             raise ConfigError(f"k must be an int in [1, m={m}], got {k!r}")
-        self.dist = choice(dist, "dist", DISTRIBUTIONS)
+        self.dist = check_choice(dist, "dist", DISTRIBUTIONS)
         if dist_params is not None and not isinstance(dist_params, Mapping):
             raise ConfigError(f"dist_params must be a mapping of parameter names to numbers, got {dist_params!r}")
         try:
             self.params = check_distribution(self.dist, dist_params)
         except ValueError as err:
             raise ConfigError(str(err)) from err
-        self.simply_sampling = flag(simply_sampling, "simply_sampling")
+        self.simply_sampling = check_bool(simply_sampling, "simply_sampling")
         self.metric = check_metric(metric)
-        self.require_normalization = flag(require_normalization, "require_normalization")
-        self.log_prob = flag(log_prob, "log_prob")
+        self.require_normalization = check_bool(require_normalization, "require_normalization")
+        self.log_prob = check_bool(log_prob, "log_prob")
         if self.log_prob and self.simply_sampling:
             raise ConfigError("log_prob=True needs simply_sampling=False (raw x values have no log-density here)")
         if self.dist in POSITIVE_SUPPORT and not self.require_normalization:
@@ -256,7 +256,7 @@ class NaiveUniformProbabilistic(NaiveProbabilisticCompression):
         preprocess: Any = None,
         postprocess: Any = None,
     ) -> None:
-        params = {"low": real(low, "low"), "high": real(high, "high")}
+        params = {"low": check_real(low, "low"), "high": check_real(high, "high")}
         common = _common(simply_sampling, metric, with_replacement, log_prob, seed, eval_selection, preprocess,
                          postprocess)  # fmt: skip
         super().__init__(m, k, "uniform", params, require_normalization=True, **common)
@@ -286,7 +286,7 @@ class NaiveNormalProbabilistic(NaiveProbabilisticCompression):
         preprocess: Any = None,
         postprocess: Any = None,
     ) -> None:
-        params = {"mean": real(mean, "mean"), "std": real(std, "std")}
+        params = {"mean": check_real(mean, "mean"), "std": check_real(std, "std")}
         common = _common(simply_sampling, metric, with_replacement, log_prob, seed, eval_selection, preprocess,
                          postprocess)  # fmt: skip
         super().__init__(m, k, "normal", params, require_normalization=require_normalization, **common)
@@ -316,7 +316,7 @@ class NaiveCauchyProbabilistic(NaiveProbabilisticCompression):
         preprocess: Any = None,
         postprocess: Any = None,
     ) -> None:
-        params = {"loc": real(loc, "loc"), "scale": real(scale, "scale")}
+        params = {"loc": check_real(loc, "loc"), "scale": check_real(scale, "scale")}
         common = _common(simply_sampling, metric, with_replacement, log_prob, seed, eval_selection, preprocess,
                          postprocess)  # fmt: skip
         super().__init__(m, k, "cauchy", params, require_normalization=require_normalization, **common)
@@ -346,7 +346,7 @@ class NaiveChi2Probabilistic(NaiveProbabilisticCompression):
     ) -> None:
         common = _common(simply_sampling, metric, with_replacement, log_prob, seed, eval_selection, preprocess,
                          postprocess)  # fmt: skip
-        super().__init__(m, k, "chi2", {"df": real(df, "df")}, require_normalization=True, **common)
+        super().__init__(m, k, "chi2", {"df": check_real(df, "df")}, require_normalization=True, **common)
 
 
 @register("compression", "naive_exponential_probabilistic", aliases=["naive_exponential_probabilistic_compression"])
@@ -373,7 +373,7 @@ class NaiveExponentialProbabilistic(NaiveProbabilisticCompression):
     ) -> None:
         common = _common(simply_sampling, metric, with_replacement, log_prob, seed, eval_selection, preprocess,
                          postprocess)  # fmt: skip
-        super().__init__(m, k, "exponential", {"rate": real(rate, "rate")}, require_normalization=True, **common)
+        super().__init__(m, k, "exponential", {"rate": check_real(rate, "rate")}, require_normalization=True, **common)
 
 
 @register("compression", "naive_gamma_probabilistic", aliases=["naive_gamma_probabilistic_compression"])
@@ -399,7 +399,7 @@ class NaiveGammaProbabilistic(NaiveProbabilisticCompression):
         preprocess: Any = None,
         postprocess: Any = None,
     ) -> None:
-        params = {"concentration": real(concentration, "concentration"), "rate": real(rate, "rate")}
+        params = {"concentration": check_real(concentration, "concentration"), "rate": check_real(rate, "rate")}
         common = _common(simply_sampling, metric, with_replacement, log_prob, seed, eval_selection, preprocess,
                          postprocess)  # fmt: skip
         super().__init__(m, k, "gamma", params, require_normalization=True, **common)
@@ -429,7 +429,7 @@ class NaiveLaplaceProbabilistic(NaiveProbabilisticCompression):
         preprocess: Any = None,
         postprocess: Any = None,
     ) -> None:
-        params = {"loc": real(loc, "loc"), "scale": real(scale, "scale")}
+        params = {"loc": check_real(loc, "loc"), "scale": check_real(scale, "scale")}
         common = _common(simply_sampling, metric, with_replacement, log_prob, seed, eval_selection, preprocess,
                          postprocess)  # fmt: skip
         super().__init__(m, k, "laplace", params, require_normalization=require_normalization, **common)

@@ -5,8 +5,19 @@ from .basic import IdentityExpansion, Linear, Reciprocal
 from .combinatorial import Combinatorial, CombinatorialNormal
 from .composite import Extended, Nested
 from .geometric import CuboidPatch, CylinderPatch, SpherePatch
-from .orthogonal import Bessel, Fibonacci, Gegenbauer, Hermite, Jacobi, Laguerre, Legendre, Lucas, ReverseBessel
-from .polynomial import Chebyshev, Fourier, Taylor
+from .orthogonal import (
+    Bessel,
+    Chebyshev,
+    Fibonacci,
+    Gegenbauer,
+    Hermite,
+    Jacobi,
+    Laguerre,
+    Legendre,
+    Lucas,
+    ReverseBessel,
+)
+from .polynomial import Taylor
 from .probabilistic import (
     CauchyExpansion,
     Chi2Expansion,
@@ -24,7 +35,7 @@ from .probabilistic import (
 )
 from .rbf import GaussianRBF, InverseQuadraticRBF
 from .spline import BSpline
-from .trigonometric import ArcHyperbolic, ArcTrigonometric, Hyperbolic, Trigonometric
+from .trigonometric import ArcHyperbolic, ArcTrigonometric, Fourier, Hyperbolic, Trigonometric
 from .wavelet import (
     BetaWavelet,
     DiscreteWavelet,

@@ -10,8 +10,9 @@ from torch import Tensor
 
 from ..base import Expansion
 from ..errors import ConfigError
+from ..implicit import Block
 from ..registry import register
-from ._checks import real
+from ..validation import check_real
 
 __all__ = ["IdentityExpansion", "Reciprocal", "Linear"]
 
@@ -32,6 +33,13 @@ class IdentityExpansion(Expansion):
 
     def transform(self, x: Tensor) -> Tensor:
         return x
+
+    def implicit_layout(self) -> list[Block] | None:
+        """One power block of degree 1: x itself."""
+        return [Block(self.m, "power", 1, 0, self.m)]
+
+    def implicit_bases(self, x: Tensor) -> list[Tensor]:
+        return [x]
 
 
 @register("expansion", "reciprocal", aliases=["reciprocal_expansion"])
@@ -56,7 +64,7 @@ class Reciprocal(Expansion):
     """
 
     def __init__(self, m: int, eps: float = 1e-6, preprocess: Any = None, postprocess: Any = None) -> None:
-        self.eps = real(eps, "eps", gt=0.0)
+        self.eps = check_real(eps, "eps", gt=0.0)
         super().__init__(m, preprocess=preprocess, postprocess=postprocess)
 
     def output_dim(self, m: int) -> int:
@@ -103,7 +111,7 @@ class Linear(Expansion):
         preprocess: Any = None,
         postprocess: Any = None,
     ) -> None:
-        self.c = real(c, "c")
+        self.c = check_real(c, "c")
         super().__init__(m, preprocess=preprocess, postprocess=postprocess)
         if post_C is None:
             self.register_buffer("post_C", None)

@@ -15,10 +15,11 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ..base import Expansion, positive_int
+from ..base import Expansion
 from ..errors import ConfigError
 from ..functional.combinatorial import combination_count, combination_index, log_normal_subsets
 from ..registry import register
+from ..validation import check_int
 
 __all__ = ["Combinatorial", "CombinatorialNormal"]
 
@@ -60,7 +61,7 @@ class Combinatorial(Expansion):
     def __init__(
         self, m: int, degree: int = 2, with_replacement: bool = False, preprocess: Any = None, postprocess: Any = None
     ) -> None:
-        self.degree = positive_int(degree, "degree")
+        self.degree = check_int(degree, "degree")
         self.with_replacement = _check_bool(with_replacement, "with_replacement")
         super().__init__(m, preprocess=preprocess, postprocess=postprocess)
         _warn_if_huge("combinatorial", self.D)
@@ -99,7 +100,7 @@ class CombinatorialNormal(Expansion):
     def __init__(
         self, m: int, degree: int = 1, with_replacement: bool = False, preprocess: Any = None, postprocess: Any = None
     ) -> None:
-        self.degree = positive_int(degree, "degree")
+        self.degree = check_int(degree, "degree")
         self.with_replacement = _check_bool(with_replacement, "with_replacement")
         super().__init__(m, preprocess=preprocess, postprocess=postprocess)
         _warn_if_huge("combinatorial_normal", self.D)

@@ -8,56 +8,26 @@ outside the grid read 0 (zero padding). Output column (c*ps + k)*P + p holds cha
 k of patch p, so D = C ps P.
 
 The whole expansion is one gather through an index buffer built in ``__init__`` (non-persistent:
-it follows from the config), with a sentinel index pointing at a zero column appended to x.
+it follows from the config), with a sentinel index pointing at a zero column appended to x. The
+patch placement is shared with the geometric compressions (:mod:`rpnkit.kappa.patches`).
 """
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
-import torch.nn.functional as F
 from torch import Tensor
 
-from ..base import Expansion, positive_int
-from ..errors import ConfigError
+from ..base import Expansion
 from ..functional import geometric as G
+from ..kappa.patches import PatchGeometry, centre_distances, check_cuboid, check_cylinder, check_sphere
 from ..registry import register
 
 __all__ = ["CuboidPatch", "CylinderPatch", "SpherePatch"]
 
 
-def _grid(m: int, h: int | None, w: int | None, d: int, channels: int) -> tuple[int, int, int]:
-    """Resolve (h, w, d) from m = channels*h*w*d; missing h/w are inferred (a square grid if both)."""
-    d = positive_int(d, "d")
-    channels = positive_int(channels, "channels")
-    h = None if h is None else positive_int(h, "h")
-    w = None if w is None else positive_int(w, "w")
-    cells, rest = divmod(m, channels * d)
-    if rest:
-        raise ConfigError(f"m = {m} is not divisible by channels * d = {channels} * {d}")
-    if h is None and w is None:
-        side = math.isqrt(cells)
-        if side * side != cells:
-            raise ConfigError(
-                f"give h and w: m / (channels * d) = {cells} is not a square, so h = w cannot be inferred"
-            )
-        h = w = side
-    elif h is None:
-        h = cells // w
-    elif w is None:
-        w = cells // h
-    if channels * h * w * d != m:
-        raise ConfigError(f"m = {m} must equal channels * h * w * d = {channels} * {h} * {w} * {d}")
-    return h, w, d
-
-
-def _nonneg(value: Any, name: str) -> int:
-    return positive_int(value, name, minimum=0)
-
-
-class _PatchExpansion(Expansion):
-    """Base: gathers zero-padded patches given by ``self.offsets`` (a (ps, 3) int tensor)."""
+class _PatchExpansion(PatchGeometry, Expansion):
+    """Base: gathers the zero-padded patches given by a (ps, 3) int tensor of offsets."""
 
     def _setup(
         self,
@@ -73,18 +43,15 @@ class _PatchExpansion(Expansion):
         preprocess: Any,
         postprocess: Any,
     ) -> None:
-        self.grid = _grid(m, h, w, d, channels)
-        self.channels = channels
-        self.strides = (positive_int(cd_h, "cd_h"), positive_int(cd_w, "cd_w"), positive_int(cd_d, "cd_d"))
-        self.patch_size = int(offsets.shape[0])
-        self.num_patches = G.patch_count(self.grid, self.strides)
-        self.D = channels * self.patch_size * self.num_patches
+        strides = centre_distances(cd_h, cd_w, cd_d)
+        cells, _ = self.place_patches(m, h, w, d, channels, offsets, strides)
+        self.D = self.channels * self.patch_size * self.num_patches
         super().__init__(m, preprocess=preprocess, postprocess=postprocess)
-        index = G.patch_index(self.grid, channels, offsets, self.strides)
+        index = G.gather_index(cells, self.channels, self.h * self.w * self.d)
         self.register_buffer("index", index, persistent=False)
 
     def transform(self, x: Tensor) -> Tensor:
-        return F.pad(x, (0, 1)).index_select(-1, self.index)
+        return G.gather_patches(x, self.index)
 
     def extra_repr(self) -> str:
         h, w, d = self.grid
@@ -131,12 +98,7 @@ class CuboidPatch(_PatchExpansion):
         preprocess: Any = None,
         postprocess: Any = None,
     ) -> None:
-        sizes = [_nonneg(v, n) for v, n in ((p_h, "p_h"), (p_w, "p_w"), (p_d, "p_d"))]
-        primes = [
-            s if v is None else _nonneg(v, n)
-            for s, v, n in zip(sizes, (p_h_prime, p_w_prime, p_d_prime), ("p_h_prime", "p_w_prime", "p_d_prime"))
-        ]
-        offsets = G.cuboid_offsets(*sizes, *primes)
+        offsets = G.cuboid_offsets(*check_cuboid(p_h, p_w, p_d, p_h_prime, p_w_prime, p_d_prime))
         self._setup(m, h, w, d, channels, offsets, cd_h, cd_w, cd_d, preprocess, postprocess)
 
 
@@ -174,10 +136,7 @@ class CylinderPatch(_PatchExpansion):
         preprocess: Any = None,
         postprocess: Any = None,
     ) -> None:
-        radius = _nonneg(p_r, "p_r")
-        depth = _nonneg(p_d, "p_d")
-        depth_prime = depth if p_d_prime is None else _nonneg(p_d_prime, "p_d_prime")
-        offsets = G.cylinder_offsets(radius, depth, depth_prime)
+        offsets = G.cylinder_offsets(*check_cylinder(p_r, p_d, p_d_prime))
         self._setup(m, h, w, d, channels, offsets, cd_h, cd_w, cd_d, preprocess, postprocess)
 
 
@@ -209,5 +168,5 @@ class SpherePatch(_PatchExpansion):
         preprocess: Any = None,
         postprocess: Any = None,
     ) -> None:
-        offsets = G.sphere_offsets(_nonneg(p_r, "p_r"))
+        offsets = G.sphere_offsets(check_sphere(p_r))
         self._setup(m, h, w, d, channels, offsets, cd_h, cd_w, cd_d, preprocess, postprocess)

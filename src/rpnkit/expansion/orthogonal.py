@@ -11,14 +11,25 @@ from typing import Any
 
 from torch import Tensor
 
-from ..base import Expansion, positive_int
+from ..base import Expansion
 from ..errors import ConfigError
 from ..functional import orthogonal as O
 from ..functional.polynomial import feature_major
 from ..registry import register
-from ._checks import real
+from ..validation import check_int, check_real
 
-__all__ = ["Jacobi", "Legendre", "Hermite", "Laguerre", "Gegenbauer", "Bessel", "ReverseBessel", "Fibonacci", "Lucas"]
+__all__ = [
+    "Chebyshev",
+    "Jacobi",
+    "Legendre",
+    "Hermite",
+    "Laguerre",
+    "Gegenbauer",
+    "Bessel",
+    "ReverseBessel",
+    "Fibonacci",
+    "Lucas",
+]
 
 
 class _PolynomialFamily(Expansion):
@@ -38,6 +49,26 @@ class _PolynomialFamily(Expansion):
 
     def extra_repr(self) -> str:
         return super().extra_repr() + f", degree={self.degree}"
+
+
+@register("expansion", "chebyshev", aliases=["chebyshev_expansion"])
+class Chebyshev(_PolynomialFamily):
+    """Chebyshev polynomials of the first kind T_1..T_d of each feature, feature-major; D = m*d.
+
+    T_0 = 1, T_1 = x, T_k = 2x T_{k-1} - T_{k-2} (T_0 is dropped).
+
+    Example:
+        >>> import torch
+        >>> Chebyshev(1, degree=3)(torch.tensor([0.5]))
+        tensor([ 0.5000, -0.5000, -1.0000])
+    """
+
+    def __init__(self, m: int, degree: int = 2, preprocess: Any = None, postprocess: Any = None) -> None:
+        self.degree = check_int(degree, "degree")
+        super().__init__(m, preprocess=preprocess, postprocess=postprocess)
+
+    def basis(self, x: Tensor) -> Tensor:
+        return O.chebyshev(x, self.degree)
 
 
 @register("expansion", "jacobi", aliases=["jacobi_expansion"])
@@ -65,9 +96,9 @@ class Jacobi(_PolynomialFamily):
         preprocess: Any = None,
         postprocess: Any = None,
     ) -> None:
-        self.degree = positive_int(degree, "degree")
-        self.alpha = real(alpha, "alpha", gt=-1.0)
-        self.beta = real(beta, "beta", gt=-1.0)
+        self.degree = check_int(degree, "degree")
+        self.alpha = check_real(alpha, "alpha", gt=-1.0)
+        self.beta = check_real(beta, "beta", gt=-1.0)
         super().__init__(m, preprocess=preprocess, postprocess=postprocess)
 
     def basis(self, x: Tensor) -> Tensor:
@@ -93,7 +124,7 @@ class Legendre(_PolynomialFamily):
     """
 
     def __init__(self, m: int, degree: int = 2, preprocess: Any = None, postprocess: Any = None) -> None:
-        self.degree = positive_int(degree, "degree")
+        self.degree = check_int(degree, "degree")
         super().__init__(m, preprocess=preprocess, postprocess=postprocess)
 
     def basis(self, x: Tensor) -> Tensor:
@@ -116,7 +147,7 @@ class Hermite(_PolynomialFamily):
     """
 
     def __init__(self, m: int, degree: int = 2, preprocess: Any = None, postprocess: Any = None) -> None:
-        self.degree = positive_int(degree, "degree")
+        self.degree = check_int(degree, "degree")
         super().__init__(m, preprocess=preprocess, postprocess=postprocess)
 
     def basis(self, x: Tensor) -> Tensor:
@@ -142,8 +173,8 @@ class Laguerre(_PolynomialFamily):
     def __init__(
         self, m: int, degree: int = 2, alpha: float = 1.0, preprocess: Any = None, postprocess: Any = None
     ) -> None:
-        self.degree = positive_int(degree, "degree")
-        self.alpha = real(alpha, "alpha", gt=-1.0)
+        self.degree = check_int(degree, "degree")
+        self.alpha = check_real(alpha, "alpha", gt=-1.0)
         super().__init__(m, preprocess=preprocess, postprocess=postprocess)
 
     def basis(self, x: Tensor) -> Tensor:
@@ -167,8 +198,8 @@ class Gegenbauer(_PolynomialFamily):
     def __init__(
         self, m: int, degree: int = 2, alpha: float = 1.0, preprocess: Any = None, postprocess: Any = None
     ) -> None:
-        self.degree = positive_int(degree, "degree")
-        self.alpha = real(alpha, "alpha", gt=-0.5)
+        self.degree = check_int(degree, "degree")
+        self.alpha = check_real(alpha, "alpha", gt=-0.5)
         if self.alpha == 0:
             raise ConfigError("alpha must be != 0 (all Gegenbauer polynomials of order >= 1 vanish), got 0")
         super().__init__(m, preprocess=preprocess, postprocess=postprocess)
@@ -192,7 +223,7 @@ class Bessel(_PolynomialFamily):
     """
 
     def __init__(self, m: int, degree: int = 2, preprocess: Any = None, postprocess: Any = None) -> None:
-        self.degree = positive_int(degree, "degree")
+        self.degree = check_int(degree, "degree")
         super().__init__(m, preprocess=preprocess, postprocess=postprocess)
 
     def basis(self, x: Tensor) -> Tensor:
@@ -214,7 +245,7 @@ class ReverseBessel(_PolynomialFamily):
     """
 
     def __init__(self, m: int, degree: int = 2, preprocess: Any = None, postprocess: Any = None) -> None:
-        self.degree = positive_int(degree, "degree")
+        self.degree = check_int(degree, "degree")
         super().__init__(m, preprocess=preprocess, postprocess=postprocess)
 
     def basis(self, x: Tensor) -> Tensor:
@@ -236,7 +267,7 @@ class Fibonacci(_PolynomialFamily):
     """
 
     def __init__(self, m: int, degree: int = 2, preprocess: Any = None, postprocess: Any = None) -> None:
-        self.degree = positive_int(degree, "degree")
+        self.degree = check_int(degree, "degree")
         super().__init__(m, preprocess=preprocess, postprocess=postprocess)
 
     def basis(self, x: Tensor) -> Tensor:
@@ -257,7 +288,7 @@ class Lucas(_PolynomialFamily):
     """
 
     def __init__(self, m: int, degree: int = 2, preprocess: Any = None, postprocess: Any = None) -> None:
-        self.degree = positive_int(degree, "degree")
+        self.degree = check_int(degree, "degree")
         super().__init__(m, preprocess=preprocess, postprocess=postprocess)
 
     def basis(self, x: Tensor) -> Tensor:

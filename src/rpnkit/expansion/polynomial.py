@@ -1,4 +1,8 @@
-"""Polynomial expansions: Taylor (ordered tensor powers), Fourier and Chebyshev."""
+"""The Taylor expansion: ordered tensor powers (its maths: :mod:`rpnkit.functional.polynomial`).
+
+Chebyshev and the other one-variable polynomial families are in :mod:`rpnkit.expansion.orthogonal`
+(beside :mod:`rpnkit.functional.orthogonal`), Fourier in :mod:`rpnkit.expansion.trigonometric`.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +11,13 @@ from typing import Any
 
 from torch import Tensor
 
-from ..base import Expansion, positive_int
-from ..functional.orthogonal import chebyshev
-from ..functional.polynomial import feature_major, taylor, taylor_dim
-from ..functional.trigonometric import fourier
+from ..base import Expansion
+from ..functional.polynomial import taylor, taylor_dim
+from ..implicit import Block
 from ..registry import register
-from ._checks import real
+from ..validation import check_int
 
-__all__ = ["Taylor", "Fourier", "Chebyshev"]
+__all__ = ["Taylor"]
 
 
 @register("expansion", "taylor", aliases=["taylor_expansion"])
@@ -34,7 +37,7 @@ class Taylor(Expansion):
     """
 
     def __init__(self, m: int, degree: int = 2, preprocess: Any = None, postprocess: Any = None) -> None:
-        self.degree = positive_int(degree, "degree")
+        self.degree = check_int(degree, "degree")
         super().__init__(m, preprocess=preprocess, postprocess=postprocess)
         if self.D > 10**7:
             warnings.warn(f"taylor: D = {self.D:,} features per sample; consider a lower degree", stacklevel=2)
@@ -45,66 +48,12 @@ class Taylor(Expansion):
     def transform(self, x: Tensor) -> Tensor:
         return taylor(x, self.degree)
 
-    def extra_repr(self) -> str:
-        return super().extra_repr() + f", degree={self.degree}"
+    def implicit_layout(self) -> list[Block] | None:
+        """One power block per order: ``x^{(x) i}`` for i = 1..degree, all of base x."""
+        return [Block(self.m**i, "power", i, 0, self.m) for i in range(1, self.degree + 1)]
 
-
-@register("expansion", "fourier", aliases=["fourier_expansion"])
-class Fourier(Expansion):
-    """Truncated Fourier series features: for k = 1..N the blocks cos(2 pi k x / P) and sin(2 pi k x / P).
-
-    Block-major (m columns per block), harmonic by harmonic: column (2(k-1)) m + j holds
-    cos(2 pi k x_j / P) and column (2(k-1) + 1) m + j holds sin(2 pi k x_j / P). D = 2 m N.
-
-    Args:
-        P: period (> 0).
-        N: number of harmonics (>= 1).
-
-    Shape:
-        (..., m) -> (..., 2 m N)
-
-    Example:
-        >>> import torch
-        >>> Fourier(1, P=8.0, N=1)(torch.tensor([1.0]))  # [cos(pi/4), sin(pi/4)]
-        tensor([0.7071, 0.7071])
-    """
-
-    def __init__(self, m: int, P: float = 10.0, N: int = 5, preprocess: Any = None, postprocess: Any = None) -> None:
-        self.P = real(P, "P", gt=0.0)
-        self.N = positive_int(N, "N")
-        super().__init__(m, preprocess=preprocess, postprocess=postprocess)
-
-    def output_dim(self, m: int) -> int:
-        return 2 * m * self.N
-
-    def transform(self, x: Tensor) -> Tensor:
-        return fourier(x, self.N, self.P)
-
-    def extra_repr(self) -> str:
-        return super().extra_repr() + f", P={self.P}, N={self.N}"
-
-
-@register("expansion", "chebyshev", aliases=["chebyshev_expansion"])
-class Chebyshev(Expansion):
-    """Chebyshev polynomials of the first kind T_1..T_d of each feature, feature-major; D = m*d.
-
-    T_0 = 1, T_1 = x, T_k = 2x T_{k-1} - T_{k-2} (T_0 is dropped).
-
-    Example:
-        >>> import torch
-        >>> Chebyshev(1, degree=3)(torch.tensor([0.5]))
-        tensor([ 0.5000, -0.5000, -1.0000])
-    """
-
-    def __init__(self, m: int, degree: int = 2, preprocess: Any = None, postprocess: Any = None) -> None:
-        self.degree = positive_int(degree, "degree")
-        super().__init__(m, preprocess=preprocess, postprocess=postprocess)
-
-    def output_dim(self, m: int) -> int:
-        return m * self.degree
-
-    def transform(self, x: Tensor) -> Tensor:
-        return feature_major(chebyshev(x, self.degree))
+    def implicit_bases(self, x: Tensor) -> list[Tensor]:
+        return [x]
 
     def extra_repr(self) -> str:
         return super().extra_repr() + f", degree={self.degree}"

@@ -8,9 +8,10 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ..base import Expansion, positive_int
+from ..base import Expansion
 from ..errors import ConfigError
 from ..registry import register
+from ..validation import check_int
 
 __all__ = ["GaussianRBF", "InverseQuadraticRBF"]
 
@@ -45,7 +46,7 @@ class GaussianRBF(Expansion):
         postprocess: Any = None,
     ) -> None:
         self.base_range = _check_range(base_range, "base_range")
-        self.num_interval = positive_int(num_interval, "num_interval")
+        self.num_interval = check_int(num_interval, "num_interval")
         self.epsilon = float(epsilon)
         super().__init__(m, preprocess=preprocess, postprocess=postprocess)
         self.register_buffer("centers", torch.linspace(*self.base_range, self.num_interval))

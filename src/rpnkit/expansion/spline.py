@@ -7,10 +7,12 @@ from typing import Any
 
 from torch import Tensor
 
-from ..base import Expansion, positive_int
+from ..base import Expansion
 from ..errors import ConfigError
 from ..functional.spline import uniform_bspline, uniform_knots
-from ..registry import child_path, register
+from ..implicit import Block
+from ..registry import register
+from ..validation import check_int, child_path
 from .rbf import _check_range
 
 __all__ = ["BSpline"]
@@ -48,8 +50,8 @@ class BSpline(Expansion):
         postprocess: Any = None,
     ) -> None:
         self.grid_range = _check_range(grid_range, "grid_range")
-        self.t = positive_int(t, "t")
-        self.d = positive_int(d, "d", minimum=0)
+        self.t = check_int(t, "t")
+        self.d = check_int(d, "d", minimum=0)
         if recompute is not None and not isinstance(recompute, bool):
             raise ConfigError(f"recompute must be true, false or null, got {recompute!r}", child_path("recompute"))
         self.recompute = recompute
@@ -75,6 +77,13 @@ class BSpline(Expansion):
 
     def transform(self, x: Tensor) -> Tensor:
         return uniform_bspline(x, self.first_knot, self.spacing, self.t + 2 * self.d + 1, self.d).flatten(-2)
+
+    def implicit_layout(self) -> list[Block] | None:
+        """One B-spline block of all D columns (its grid and degree are read from this module)."""
+        return [Block(self.D, "bspline", 0, 0, self.m, self)]
+
+    def implicit_bases(self, x: Tensor) -> list[Tensor]:
+        return [x]
 
     def extra_repr(self) -> str:
         return super().extra_repr() + f", t={self.t}, d={self.d}"

@@ -1,4 +1,7 @@
-"""Trigonometric and hyperbolic expansions (and their inverses), block-major with D = 3m."""
+"""Trigonometric and hyperbolic expansions (and their inverses, D = 3m) and Fourier features, block-major.
+
+Their maths is :mod:`rpnkit.functional.trigonometric`.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +12,44 @@ from torch import Tensor
 from ..base import Expansion
 from ..functional import trigonometric as T
 from ..registry import register
-from ._checks import optional_real
+from ..validation import check_int, check_real
 
-__all__ = ["Trigonometric", "Hyperbolic", "ArcTrigonometric", "ArcHyperbolic"]
+__all__ = ["Fourier", "Trigonometric", "Hyperbolic", "ArcTrigonometric", "ArcHyperbolic"]
+
+
+@register("expansion", "fourier", aliases=["fourier_expansion"])
+class Fourier(Expansion):
+    """Truncated Fourier series features: for k = 1..N the blocks cos(2 pi k x / P) and sin(2 pi k x / P).
+
+    Block-major (m columns per block), harmonic by harmonic: column (2(k-1)) m + j holds
+    cos(2 pi k x_j / P) and column (2(k-1) + 1) m + j holds sin(2 pi k x_j / P). D = 2 m N.
+
+    Args:
+        P: period (> 0).
+        N: number of harmonics (>= 1).
+
+    Shape:
+        (..., m) -> (..., 2 m N)
+
+    Example:
+        >>> import torch
+        >>> Fourier(1, P=8.0, N=1)(torch.tensor([1.0]))  # [cos(pi/4), sin(pi/4)]
+        tensor([0.7071, 0.7071])
+    """
+
+    def __init__(self, m: int, P: float = 10.0, N: int = 5, preprocess: Any = None, postprocess: Any = None) -> None:
+        self.P = check_real(P, "P", gt=0.0)
+        self.N = check_int(N, "N")
+        super().__init__(m, preprocess=preprocess, postprocess=postprocess)
+
+    def output_dim(self, m: int) -> int:
+        return 2 * m * self.N
+
+    def transform(self, x: Tensor) -> Tensor:
+        return T.fourier(x, self.N, self.P)
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + f", P={self.P}, N={self.N}"
 
 
 class _ThreeBlocks(Expansion):
@@ -40,7 +78,7 @@ class Trigonometric(_ThreeBlocks):
     """
 
     def __init__(self, m: int, tan_bound: float | None = 1e6, preprocess: Any = None, postprocess: Any = None) -> None:
-        self.tan_bound = optional_real(tan_bound, "tan_bound", gt=0.0)
+        self.tan_bound = None if tan_bound is None else check_real(tan_bound, "tan_bound", gt=0.0)
         super().__init__(m, preprocess=preprocess, postprocess=postprocess)
 
     def transform(self, x: Tensor) -> Tensor:
@@ -70,7 +108,7 @@ class Hyperbolic(_ThreeBlocks):
     def __init__(
         self, m: int, input_bound: float | None = 20.0, preprocess: Any = None, postprocess: Any = None
     ) -> None:
-        self.input_bound = optional_real(input_bound, "input_bound", gt=0.0)
+        self.input_bound = None if input_bound is None else check_real(input_bound, "input_bound", gt=0.0)
         super().__init__(m, preprocess=preprocess, postprocess=postprocess)
 
     def transform(self, x: Tensor) -> Tensor:

@@ -12,11 +12,11 @@ from typing import Any
 
 from torch import Tensor
 
-from ..base import Expansion, positive_int
+from ..base import Expansion
 from ..functional import wavelet as W
 from ..functional.polynomial import taylor, taylor_dim
 from ..registry import register
-from ._checks import real
+from ..validation import check_int, check_real
 
 __all__ = [
     "DiscreteWavelet",
@@ -54,11 +54,11 @@ class DiscreteWavelet(Expansion):
         preprocess: Any = None,
         postprocess: Any = None,
     ) -> None:
-        self.degree = positive_int(degree, "degree")
-        self.s = positive_int(s, "s")
-        self.t = positive_int(t, "t")
-        self.a = real(a, "a", gt=0.0)
-        self.b = real(b, "b")
+        self.degree = check_int(degree, "degree")
+        self.s = check_int(s, "s")
+        self.t = check_int(t, "t")
+        self.a = check_real(a, "a", gt=0.0)
+        self.b = check_real(b, "b")
         super().__init__(m, preprocess=preprocess, postprocess=postprocess)
 
     def output_dim(self, m: int) -> int:
@@ -144,8 +144,8 @@ class BetaWavelet(DiscreteWavelet):
         preprocess: Any = None,
         postprocess: Any = None,
     ) -> None:
-        self.alpha = real(alpha, "alpha", gt=0.0)
-        self.beta = real(beta, "beta", gt=0.0)
+        self.alpha = check_real(alpha, "alpha", gt=0.0)
+        self.beta = check_real(beta, "beta", gt=0.0)
         super().__init__(m, degree=degree, s=s, t=t, a=a, b=b, preprocess=preprocess, postprocess=postprocess)
 
     def mother(self, tau: Tensor) -> Tensor:
@@ -209,7 +209,7 @@ class RickerWavelet(DiscreteWavelet):
         preprocess: Any = None,
         postprocess: Any = None,
     ) -> None:
-        self.sigma = real(sigma, "sigma", gt=0.0)
+        self.sigma = check_real(sigma, "sigma", gt=0.0)
         super().__init__(m, degree=degree, s=s, t=t, a=a, b=b, preprocess=preprocess, postprocess=postprocess)
 
     def mother(self, tau: Tensor) -> Tensor:
@@ -243,8 +243,8 @@ class DoGWavelet(DiscreteWavelet):
         preprocess: Any = None,
         postprocess: Any = None,
     ) -> None:
-        self.sigma_1 = real(sigma_1, "sigma_1", gt=0.0)
-        self.sigma_2 = real(sigma_2, "sigma_2", gt=0.0)
+        self.sigma_1 = check_real(sigma_1, "sigma_1", gt=0.0)
+        self.sigma_2 = check_real(sigma_2, "sigma_2", gt=0.0)
         super().__init__(m, degree=degree, s=s, t=t, a=a, b=b, preprocess=preprocess, postprocess=postprocess)
 
     def mother(self, tau: Tensor) -> Tensor:
