@@ -10,9 +10,9 @@ Example:
     torch.Size([5, 3])
 """
 
-__version__ = "0.1.0"
-
-from . import registry, runtime
+# The catalogues register their components when imported; the registry itself imports none of them.
+from . import compression, expansion, fusion, interdependence, processing, reconciliation, registry, remainder, runtime  # noqa: I001
+from ._version import __version__
 from .base import (
     Compression,
     Expansion,
@@ -28,8 +28,6 @@ from .errors import ConfigError, RPNError, ShapeError
 from .io import load, save
 from .nn import RPN, Head, Layer
 from .registry import build, register
-
-registry._ensure_loaded()
 
 __all__ = [
     "__version__",
@@ -49,6 +47,13 @@ __all__ = [
     "register",
     "registry",
     "runtime",
+    "expansion",
+    "compression",
+    "reconciliation",
+    "remainder",
+    "fusion",
+    "interdependence",
+    "processing",
     "save",
     "load",
     "RPNError",

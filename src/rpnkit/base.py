@@ -14,15 +14,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
 from torch import Tensor, nn
 
 from .component import Component, check_last_dim
-from .errors import ConfigError
+from .errors import ConfigError, ShapeError
 from .processing import build_processing, processing_config
-from .validation import check_int
+from .validation import check_count, check_int, check_width
+
+if TYPE_CHECKING:
+    from .implicit import Block
 
 __all__ = [
     "Transformation",
@@ -75,6 +78,20 @@ class Transformation(Component):
     def transform(self, x: Tensor) -> Tensor:
         """kappa(x) for x of shape (..., m) after pre-processing; returns (..., D)."""
         raise NotImplementedError
+
+    # --- implicit-path protocol (see rpnkit.implicit) ---------------------------------------------
+
+    def implicit_layout(self) -> list[Block] | None:
+        """kappa(x)'s columns as :class:`~rpnkit.implicit.Block` s, or None (the default: no layout).
+
+        An expansion that declares a layout lets a head contract its features with a reconciliation
+        that :meth:`Reconciliation.supports_layout` it, without building kappa(x).
+        """
+        return None
+
+    def implicit_bases(self, x: Tensor) -> list[Tensor]:
+        """The base tensors the layout's blocks index, for a pre-processed x (only with a layout)."""
+        raise NotImplementedError(f"{type(self).__name__} declares no implicit layout")
 
     def forward(self, x: Tensor) -> Tensor:
         check_last_dim(x, self.m, self._label())
@@ -162,6 +179,16 @@ class Reconciliation(Component):
     def product(self, z: Tensor) -> Tensor:
         """z @ W.T through the structure, without the bias."""
         raise NotImplementedError
+
+    # --- implicit-path protocol (see rpnkit.implicit) ---------------------------------------------
+
+    def supports_layout(self, layout: list[Block]) -> bool:
+        """Whether :meth:`contract` can apply W to features with this block layout (default: no)."""
+        return False
+
+    def contract(self, layout: list[Block], bases: list[Tensor]) -> Tensor:
+        """kappa(x) @ W.T (no bias) computed from the layout's base tensors, never building kappa(x)."""
+        raise NotImplementedError(f"{type(self).__name__} has no implicit path")
 
     def forward(self, z: Tensor) -> Tensor:
         check_last_dim(z, self.D, f"reconciliation {self.registry_name or type(self).__name__}", "D")
@@ -259,11 +286,10 @@ class Fusion(Component):
 
     def forward(self, xs: Sequence[Tensor]) -> Tensor:
         xs = list(xs)
-        if len(xs) != self.k:
-            raise ConfigError(f"fusion {self.registry_name}: expected {self.k} inputs, got {len(xs)}")
+        who = f"fusion {self.registry_name}"
+        check_count(xs, self.k, who)
         for i, (x, d) in enumerate(zip(xs, self.dims)):
-            if x.shape[-1] != d:
-                raise ConfigError(f"fusion {self.registry_name}: input {i} should have width {d}, got {tuple(x.shape)}")
+            check_width(x, d, who, f"input {i}")
         return self.fuse(xs)
 
     def extra_repr(self) -> str:
@@ -317,7 +343,7 @@ class Interdependence(Component):
         if self.kind == "attribute":
             check_last_dim(data, self.m, f"interdependence {self.registry_name}")
         elif self.b is not None and (data.dim() < 2 or data.shape[-2] != self.b):
-            raise ConfigError(
+            raise ShapeError(
                 f"instance interdependence {self.registry_name}: expected {self.b} instances, got {tuple(data.shape)}"
             )
         return self.mix(x, data)

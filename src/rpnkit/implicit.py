@@ -19,6 +19,14 @@ concatenates its children's blocks; a nested expansion ``kappa_2 o kappa_1`` tak
 with bases computed from kappa_1(x). Post-processing of kappa(x) breaks the structure, so such
 expansions have no layout (the head then takes the explicit path).
 
+**The protocol.** Both sides declare themselves (no central tables): an expansion implements
+``implicit_layout()`` (its blocks, or None) and ``implicit_bases(x)`` (the base tensors, input already
+pre-processed); a reconciliation implements ``supports_layout(layout)`` and ``contract(layout, bases)``
+(psi applied to kappa(x) from the bases, without the bias). The defaults on
+:class:`~rpnkit.base.Transformation` and :class:`~rpnkit.base.Reconciliation` say "no implicit path".
+The functions below are the head's view of that protocol; the maths lives in
+:mod:`rpnkit.functional.implicit`.
+
 **Which pairs are implicit.** identity and masking (W split by blocks; a power block is
 ``power_contract``, cost O(n m^k) per sample but no (b, m^k) features), lowrank (B split by blocks:
 O(r m^k)), and the blockwise Kronecker family (``blockwise_hm``, ``blockwise_lphm``,
@@ -45,9 +53,10 @@ __all__ = [
     "layout_of",
     "bases_of",
     "supports",
+    "worthwhile",
     "implicit_product",
-    "register_layout",
-    "register_product",
+    "dense_product",
+    "transposed_product",
     "block_offsets",
 ]
 
@@ -73,50 +82,25 @@ class Block:
     module: Any = None
 
 
-_LAYOUTS: dict[type, Callable[[nn.Module], list[Block] | None]] = {}
-_BASES: dict[type, Callable[[nn.Module, Tensor], list[Tensor]]] = {}
-_PRODUCTS: dict[type, Callable[[nn.Module, list[Block], list[Tensor]], Tensor]] = {}
-
-
-def register_layout(cls: type, layout: Callable, bases: Callable) -> None:
-    """Declare how expansions of ``cls`` describe their feature layout and compute their bases."""
-    _LAYOUTS[cls] = layout
-    _BASES[cls] = bases
-
-
-def register_product(cls: type, product: Callable) -> None:
-    """Declare how reconciliations of ``cls`` apply themselves to a block layout."""
-    _PRODUCTS[cls] = product
-
-
-def _lookup(table: dict[type, Any], obj: Any):
-    for klass in type(obj).__mro__:
-        if klass in table:
-            return table[klass]
-    return None
-
-
 def layout_of(expansion: nn.Module) -> list[Block] | None:
     """The block layout of an expansion, or None if it has none (or post-processing hides it)."""
     if getattr(expansion, "postprocess", None) is not None:
         return None
-    fn = _lookup(_LAYOUTS, expansion)
-    return None if fn is None else fn(expansion)
+    declare = getattr(expansion, "implicit_layout", None)
+    return None if declare is None else declare()
 
 
 def bases_of(expansion: nn.Module, x: Tensor) -> list[Tensor]:
-    """The base tensors of the expansion's blocks for input x (pre-processing applied)."""
+    """The base tensors of the expansion's blocks for input x (its pre-processing applied)."""
     if getattr(expansion, "preprocess", None) is not None:
         x = expansion.preprocess(x)
-    return _lookup(_BASES, expansion)(expansion, x)
+    return expansion.implicit_bases(x)
 
 
 def supports(reconciliation: nn.Module, layout: list[Block] | None) -> bool:
     """Whether the reconciliation can apply itself to this layout implicitly."""
-    if layout is None or _lookup(_PRODUCTS, reconciliation) is None:
-        return False
     check = getattr(reconciliation, "supports_layout", None)
-    return True if check is None else bool(check(layout))
+    return layout is not None and check is not None and bool(check(layout))
 
 
 def worthwhile(layout: list[Block] | None) -> bool:
@@ -126,7 +110,7 @@ def worthwhile(layout: list[Block] | None) -> bool:
 
 def implicit_product(reconciliation: nn.Module, layout: list[Block], bases: list[Tensor]) -> Tensor:
     """psi(kappa(x)) (with psi's bias) computed from the bases, never building kappa(x)."""
-    y = _lookup(_PRODUCTS, reconciliation)(reconciliation, layout, bases)
+    y = reconciliation.contract(layout, bases)
     bias = getattr(reconciliation, "bias", None)
     return y if bias is None else y + bias
 
@@ -193,74 +177,3 @@ def dense_product(weight: Tensor, layout: list[Block], bases: list[Tensor]) -> T
         part = apply_block(part_w, block, bases[block.base])
         out = part if out is None else out + part
     return out
-
-
-# --- built-in expansions ---------------------------------------------------------------------------
-
-
-def _install() -> None:
-    from .expansion.basic import IdentityExpansion
-    from .expansion.polynomial import Taylor
-    from .expansion.spline import BSpline
-    from .reconciliation.basic import IdentityReconciliation, Masking
-    from .reconciliation.lowrank import LowRank
-
-    register_layout(
-        Taylor,
-        lambda e: [Block(e.m**i, "power", i, 0, e.m) for i in range(1, e.degree + 1)],
-        lambda e, x: [x],
-    )
-    register_layout(IdentityExpansion, lambda e: [Block(e.m, "power", 1, 0, e.m)], lambda e, x: [x])
-    register_layout(BSpline, lambda e: [Block(e.D, "bspline", 0, 0, e.m, e)], lambda e, x: [x])
-
-    register_product(IdentityReconciliation, lambda psi, layout, bases: dense_product(psi.W, layout, bases))
-    register_product(Masking, lambda psi, layout, bases: dense_product(psi.W * psi._mask(), layout, bases))
-    register_product(LowRank, lambda psi, layout, bases: transposed_product(psi.B, layout, bases) @ psi.A.T)
-
-    try:  # composite expansions (nested / extended), when present
-        from .expansion import composite
-    except ImportError:  # pragma: no cover
-        composite = None
-    if composite is not None:
-        _install_composite(composite)
-
-
-def _install_composite(composite) -> None:
-    extended = getattr(composite, "Extended", None) or getattr(composite, "ExtendedExpansion", None)
-    nested = getattr(composite, "Nested", None) or getattr(composite, "NestedExpansion", None)
-    if extended is not None:
-
-        def extended_layout(e):
-            blocks, offset = [], 0
-            for child in e.functions:
-                sub = layout_of(child)
-                if sub is None:
-                    blocks.append(Block(child.D, "dense", 0, offset, child.D))
-                    offset += 1
-                    continue
-                count = 1 + max(b.base for b in sub)
-                blocks.extend(Block(b.width, b.kind, b.degree, b.base + offset, b.base_width, b.module) for b in sub)
-                offset += count
-            return blocks
-
-        def extended_bases(e, x):
-            out = []
-            for child in e.functions:
-                if layout_of(child) is None:
-                    out.append(child(x))
-                else:
-                    out.extend(bases_of(child, x))
-            return out
-
-        register_layout(extended, extended_layout, extended_bases)
-    if nested is not None:
-
-        def nested_layout(e):
-            return layout_of(e.functions[-1]) if len(e.functions) else None
-
-        def nested_bases(e, x):
-            for child in e.functions[:-1]:
-                x = child(x)
-            return bases_of(e.functions[-1], x)
-
-        register_layout(nested, nested_layout, nested_bases)

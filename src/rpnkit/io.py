@@ -39,7 +39,7 @@ def save(model: nn.Module, directory: str | os.PathLike, extra: dict[str, Any] |
     """
     from safetensors.torch import save as st_save
 
-    from . import __version__
+    from ._version import __version__
 
     directory = Path(directory)
     config = model.to_config()

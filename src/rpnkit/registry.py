@@ -76,13 +76,11 @@ def unregister(kind: str, name: str) -> None:
 
 def kinds() -> list[str]:
     """All kinds that have at least one registered component."""
-    _ensure_loaded()
     return sorted(_CLASSES)
 
 
 def names(kind: str, aliases: bool = False) -> list[str]:
     """Registered names of one kind (with the aliases when ``aliases=True``)."""
-    _ensure_loaded()
     found = list(_CLASSES.get(kind, {}))
     if aliases:
         found += list(_ALIASES.get(kind, {}))
@@ -96,7 +94,6 @@ def aliases_of(kind: str, name: str) -> list[str]:
 
 def get_class(kind: str | tuple[str, ...], name: str, path: str | None = None) -> type:
     """Look a registered class up by name or alias; unknown names get a did-you-mean error."""
-    _ensure_loaded()
     path = config_path() if path is None else path
     kinds_ = (kind,) if isinstance(kind, str) else tuple(kind)
     for k in kinds_:
@@ -132,7 +129,6 @@ def build(kind: str | tuple[str, ...], spec: Any, path: str | None = None, **inj
         ConfigError: unknown name, unknown or missing key, or an invalid value; the message names
             the config path.
     """
-    _ensure_loaded()
     path = config_path() if path is None else path
     kinds_ = (kind,) if isinstance(kind, str) else tuple(kind)
     if isinstance(spec, nn.Module):
@@ -188,18 +184,3 @@ def _check_module_dims(module: nn.Module, injected: dict[str, Any], path: str) -
             raise ConfigError(
                 f"the given {type(module).__name__} has {key}={have!r} but its place needs {key}={value!r}", path
             )
-
-
-_LOADED = False
-
-
-def _ensure_loaded() -> None:
-    """Import the built-in component packages so that their classes are registered."""
-    global _LOADED
-    if _LOADED:
-        return
-    _LOADED = True
-    from . import compression, expansion, fusion, implicit, interdependence, processing, reconciliation, remainder  # noqa: F401  # noqa: F401
-    from .reconciliation import blockwise  # noqa: F401
-
-    implicit._install()

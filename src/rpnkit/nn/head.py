@@ -8,23 +8,32 @@ from torch import Tensor, nn
 
 from ..base import Interdependence, Reconciliation, Remainder, Transformation, positive_int
 from ..component import Component, check_last_dim, to_plain
-from ..errors import ConfigError
+from ..errors import ConfigError, ShapeError
 from ..implicit import bases_of, implicit_product, layout_of, supports, worthwhile
+from ..kappa import KAPPA_KINDS
 from ..processing import build_processing, processing_config
-from ..registry import build, child_path, get_class, register
+from ..registry import register
+from ..validation import child_path
+from ._build import child, fused_parts
 
 __all__ = ["Head"]
 
-TRANSFORMATION_KINDS = ("expansion", "compression")
+TRANSFORMATION_KINDS = KAPPA_KINDS
 
 
-def _fusion_class(spec: Any) -> type:
-    if isinstance(spec, nn.Module):
-        return type(spec)
-    if isinstance(spec, type):
-        return spec
-    name = spec.get("name") if isinstance(spec, dict) else spec
-    return get_class("fusion", name, child_path("fusion"))
+def _interdependence(spec: Any, kind: str, m: int) -> Interdependence | None:
+    """The head's xi of ``kind`` ("attribute" or "instance"), built with width m, or None."""
+    if spec is None:
+        return None
+    if kind == "instance" and isinstance(spec, str):
+        spec = {"name": spec, "kind": "instance"}
+    elif kind == "instance" and isinstance(spec, dict) and "kind" not in spec:
+        spec = {**spec, "kind": "instance"}
+    key = f"{kind}_interdependence"
+    xi = child("interdependence", spec, key, Interdependence, "an Interdependence", m=m)
+    if xi.kind != kind:
+        raise ConfigError(f"{key} must be of kind {kind!r}, got {xi.kind!r}", child_path(key))
+    return xi
 
 
 @register("head", "rpn", aliases=["rpn_head"])
@@ -87,88 +96,35 @@ class Head(Component):
         self.n = positive_int(n, "n")
         self.channels = positive_int(channels, "channels")
         self.input_processing = build_processing(input_processing, self.m, "input_processing")
-
-        width = self.m
-        self.attribute_interdependence = None
-        if attribute_interdependence is not None:
-            xi = build(
-                "interdependence", attribute_interdependence, path=child_path("attribute_interdependence"), m=width
-            )
-            if not isinstance(xi, Interdependence) or xi.kind != "attribute":
-                raise ConfigError(
-                    "attribute_interdependence must be of kind 'attribute'", child_path("attribute_interdependence")
-                )
-            self.attribute_interdependence = xi
-            width = xi.m_out
-
-        self.expansion = build(TRANSFORMATION_KINDS, expansion, path=child_path("expansion"), m=width)
-        if not isinstance(self.expansion, Transformation):
-            raise ConfigError(
-                f"expansion must be an Expansion or Compression, got {type(self.expansion).__name__}",
-                child_path("expansion"),
-            )
+        self.attribute_interdependence = _interdependence(attribute_interdependence, "attribute", self.m)
+        width = self.m if self.attribute_interdependence is None else self.attribute_interdependence.m_out
+        self.expansion = child(
+            KAPPA_KINDS, expansion, "expansion", Transformation, "an Expansion or Compression", m=width
+        )
         self.D = self.expansion.D
         layout = layout_of(self.expansion)
-
-        self.instance_interdependence = None
-        if instance_interdependence is not None:
-            spec = instance_interdependence
-            if isinstance(spec, str):
-                spec = {"name": spec, "kind": "instance"}
-            elif isinstance(spec, dict) and "kind" not in spec:
-                spec = {**spec, "kind": "instance"}
-            xi = build("interdependence", spec, path=child_path("instance_interdependence"), m=self.D)
-            if not isinstance(xi, Interdependence) or xi.kind != "instance":
-                raise ConfigError(
-                    "instance_interdependence must be of kind 'instance'", child_path("instance_interdependence")
-                )
-            self.instance_interdependence = xi
-
-        fusion_cls = _fusion_class(fusion)
-        try:
-            channel_n = fusion_cls.input_dim(self.n, self.channels)
-        except ConfigError as err:
-            raise ConfigError(err.detail, child_path("fusion")) from None
+        self.instance_interdependence = _interdependence(instance_interdependence, "instance", self.D)
+        channel_n, make_fusion = fused_parts(fusion, self.n, self.channels, "Head")
         if isinstance(reconciliation, nn.Module) and self.channels > 1:
             raise ConfigError(
                 "a built reconciliation module can serve one channel only; pass a spec for channels > 1",
                 child_path("reconciliation"),
             )
         self.reconciliations = nn.ModuleList(
-            build(
-                "reconciliation",
-                reconciliation,
-                path=child_path("reconciliation"),
-                n=channel_n,
-                D=self.D,
-                layout=layout,
+            child(
+                "reconciliation", reconciliation, "reconciliation", Reconciliation, n=channel_n, D=self.D, layout=layout
             )
             for _ in range(self.channels)
         )
-        for psi in self.reconciliations:
-            if not isinstance(psi, Reconciliation):
-                raise ConfigError(
-                    f"reconciliation must be a Reconciliation, got {type(psi).__name__}", child_path("reconciliation")
-                )
-        self.fusion = build("fusion", fusion, path=child_path("fusion"), dims=[channel_n] * self.channels, n=self.n)
-        if self.fusion.n != self.n:
-            raise ConfigError(
-                f"channel fusion produces width {self.fusion.n}, but the head's n is {self.n}", child_path("fusion")
-            )
-
-        self.remainder = build("remainder", remainder, path=child_path("remainder"), m=self.m, n=self.n)
-        if not isinstance(self.remainder, Remainder):
-            raise ConfigError(
-                f"remainder must be a Remainder, got {type(self.remainder).__name__}", child_path("remainder")
-            )
+        self.fusion = make_fusion()
+        self.remainder = child("remainder", remainder, "remainder", Remainder, "a Remainder", m=self.m, n=self.n)
         self.output_processing = build_processing(output_processing, self.n, "output_processing")
-
         self.implicit = implicit
-        possible = (
-            self.instance_interdependence is None
-            and layout is not None
-            and all(supports(psi, layout) for psi in self.reconciliations)
-        )
+        self._layout = self._implicit_layout(layout, implicit)
+
+    def _implicit_layout(self, layout: list | None, implicit: bool | None) -> list | None:
+        """The layout forward contracts implicitly, or None (explicit path); see the ``implicit`` argument."""
+        possible = self.instance_interdependence is None and all(supports(psi, layout) for psi in self.reconciliations)
         if implicit and not possible:
             raise ConfigError(
                 f"no implicit path for expansion {type(self.expansion).__name__} with reconciliation "
@@ -177,7 +133,7 @@ class Head(Component):
                 + "; use implicit: null (auto) or false",
                 child_path("implicit"),
             )
-        self._layout = layout if possible and (implicit or (implicit is None and worthwhile(layout))) else None
+        return layout if possible and (implicit or (implicit is None and worthwhile(layout))) else None
 
     @property
     def uses_implicit_path(self) -> bool:
@@ -219,7 +175,7 @@ class Head(Component):
         if not self.remainder.is_zero:
             r = self.remainder(x)
             if r.shape[:-1] != y.shape[:-1] and r.dim() == y.dim():
-                raise ConfigError(
+                raise ShapeError(
                     f"Head: the remainder gives {tuple(r.shape)} but the main path gives {tuple(y.shape)} "
                     "(an instance interdependence changed the number of rows; use remainder 'zero')"
                 )

@@ -10,8 +10,9 @@ from torch import Tensor, nn
 from ..base import positive_int
 from ..component import Component, check_last_dim, to_plain
 from ..errors import ConfigError
-from ..registry import build, child_path, register
-from .head import Head, _fusion_class
+from ..registry import child_path, register
+from ._build import child, fused_parts
+from .head import Head
 
 __all__ = ["Layer"]
 
@@ -76,21 +77,12 @@ class Layer(Component):
                 )
             specs, key = [head_spec(head)] * count, "head"
         self.width = len(specs)
-        fusion_cls = _fusion_class(fusion)
-        try:
-            head_n = fusion_cls.input_dim(self.n, self.width)
-        except ConfigError as err:
-            raise ConfigError(err.detail, child_path("fusion")) from None
-        built = []
-        for i, spec in enumerate(specs):
-            path = child_path("heads") + f"[{i}]" if key == "heads" else child_path("head")
-            built.append(build("head", spec, path=path, m=self.m, n=head_n))
-        self.heads = nn.ModuleList(built)
-        self.fusion = build("fusion", fusion, path=child_path("fusion"), dims=[head_n] * self.width, n=self.n)
-        if self.fusion.n != self.n:
-            raise ConfigError(
-                f"head fusion produces width {self.fusion.n}, but the layer's n is {self.n}", child_path("fusion")
-            )
+        head_n, make_fusion = fused_parts(fusion, self.n, self.width, "Layer")
+        self.heads = nn.ModuleList(
+            child("head", spec, f"heads[{i}]" if key == "heads" else "head", m=self.m, n=head_n)
+            for i, spec in enumerate(specs)
+        )
+        self.fusion = make_fusion()
 
     @property
     def head(self) -> Head:

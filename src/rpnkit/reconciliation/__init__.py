@@ -11,6 +11,7 @@ from .basic import (
     OneReconciliation,
     ZeroReconciliation,
 )
+from .blockwise import BlockwiseDualLPHM, BlockwiseHM, BlockwiseKronecker, BlockwiseLPHM, SharedKernel
 from .kronecker import HM, LPHM, DualLPHM, Kronecker
 from .lowrank import LowRank
 from .random import Hypernet, RandomMatrixAdaption, RandomMatrixHypernet
@@ -33,4 +34,9 @@ __all__ = [
     "RandomMatrixAdaption",
     "RandomMatrixHypernet",
     "Hypernet",
+    "BlockwiseKronecker",
+    "BlockwiseHM",
+    "BlockwiseLPHM",
+    "BlockwiseDualLPHM",
+    "SharedKernel",
 ]

@@ -10,6 +10,7 @@ from ..base import Reconciliation
 from ..errors import ConfigError
 from ..functional.init import scaled_orthogonal_
 from ..functional.reconciliation import block_diagonal_matvec, constant_matvec, eye_matvec, tiled_matvec
+from ..implicit import Block, dense_product
 from ..registry import register
 from ..validation import check_factor
 
@@ -61,6 +62,12 @@ class IdentityReconciliation(Reconciliation):
 
     def product(self, z: Tensor) -> Tensor:
         return F.linear(z, self.W)
+
+    def supports_layout(self, layout: list[Block]) -> bool:
+        return True
+
+    def contract(self, layout: list[Block], bases: list[Tensor]) -> Tensor:
+        return dense_product(self.W, layout, bases)
 
 
 @register("reconciliation", "constant", aliases=["constant_reconciliation", "constant_c_reconciliation"])
@@ -193,6 +200,12 @@ class Masking(Reconciliation):
 
     def product(self, z: Tensor) -> Tensor:
         return F.linear(z, self.W * self._mask())
+
+    def supports_layout(self, layout: list[Block]) -> bool:
+        return True
+
+    def contract(self, layout: list[Block], bases: list[Tensor]) -> Tensor:
+        return dense_product(self.W * self._mask(), layout, bases)
 
     def extra_repr(self) -> str:
         return super().extra_repr() + f", p={self.p}, fixed_mask={self.fixed_mask}"

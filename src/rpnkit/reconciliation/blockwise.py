@@ -24,11 +24,11 @@ from ..functional.factors import close_factor
 from ..functional.implicit import power_contract
 from ..functional.init import lowrank_pair_, scaled_orthogonal_
 from ..functional.kronecker import kron_matvec, kron_weight
-from ..implicit import Block, block_offsets, register_product
+from ..implicit import Block, block_offsets
 from ..registry import register
 from .basic import check_factor
 
-__all__ = ["BlockwiseKronecker", "BlockwiseHM", "BlockwiseLPHM", "BlockwiseDualLPHM"]
+__all__ = ["BlockwiseKronecker", "BlockwiseHM", "BlockwiseLPHM", "BlockwiseDualLPHM", "SharedKernel"]
 
 
 class BlockwiseKronecker(Reconciliation):
@@ -83,7 +83,7 @@ class BlockwiseKronecker(Reconciliation):
             (b.width, b.kind, b.degree, b.base_width) for b in self.blocks
         ]
 
-    def implicit(self, layout: list[Block], bases: list[Tensor]) -> Tensor:
+    def contract(self, layout: list[Block], bases: list[Tensor]) -> Tensor:
         out = None
         for i, block in enumerate(layout):
             A, B = self.block_factors(i)
@@ -109,9 +109,6 @@ class BlockwiseKronecker(Reconciliation):
 
     def extra_repr(self) -> str:
         return super().extra_repr() + f", p={self.p}, s={self.s}, blocks={self.shapes}"
-
-
-register_product(BlockwiseKronecker, lambda psi, layout, bases: psi.implicit(layout, bases))
 
 
 @register("reconciliation", "blockwise_hm")

@@ -7,6 +7,7 @@ from torch import Tensor, nn
 
 from ..base import Reconciliation, positive_int
 from ..functional.init import lowrank_pair_
+from ..implicit import Block, transposed_product
 from ..registry import register
 
 __all__ = ["LowRank"]
@@ -48,6 +49,12 @@ class LowRank(Reconciliation):
 
     def product(self, z: Tensor) -> Tensor:
         return (z @ self.B) @ self.A.T
+
+    def supports_layout(self, layout: list[Block]) -> bool:
+        return True
+
+    def contract(self, layout: list[Block], bases: list[Tensor]) -> Tensor:
+        return transposed_product(self.B, layout, bases) @ self.A.T
 
     def extra_repr(self) -> str:
         return super().extra_repr() + f", rank={self.rank}"
