@@ -25,10 +25,11 @@ def _interdependence(spec: Any, kind: str, m: int) -> Interdependence | None:
     """The head's xi of ``kind`` ("attribute" or "instance"), built with width m, or None."""
     if spec is None:
         return None
-    if kind == "instance" and isinstance(spec, str):
-        spec = {"name": spec, "kind": "instance"}
-    elif kind == "instance" and isinstance(spec, dict) and "kind" not in spec:
-        spec = {**spec, "kind": "instance"}
+    # the head's slot says which kind is meant; a spec may state it again (it must agree)
+    if isinstance(spec, str):
+        spec = {"name": spec, "kind": kind}
+    elif isinstance(spec, dict) and "kind" not in spec:
+        spec = {**spec, "kind": kind}
     key = f"{kind}_interdependence"
     xi = child("interdependence", spec, key, Interdependence, "an Interdependence", m=m)
     if xi.kind != kind:
