@@ -30,7 +30,7 @@ def run(module, case: Case, x):
 def output_width(module, case: Case) -> int:
     if case.kind in ("expansion", "compression"):
         return module.D
-    if case.kind in ("reconciliation", "remainder", "fusion"):
+    if case.kind in ("reconciliation", "remainder", "fusion", "head"):
         return module.n
     if case.kind == "interdependence":
         return module.m_out
