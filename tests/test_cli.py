@@ -12,7 +12,7 @@ import torch
 
 from rpnkit import cli
 from rpnkit.config.io import read_config
-from rpnkit.train import trainer as trainer_module
+from rpnkit.train import callbacks
 
 IRIS = """\
 name: iris-test
@@ -113,20 +113,20 @@ def test_broken_yaml_is_a_config_error(tmp_path, capsys):
 
 
 def test_interrupt_prints_how_to_resume(tmp_path, iris_config, capsys, monkeypatch):
-    real = trainer_module.Trainer._write_history
+    real = callbacks.HistoryFiles.write
     calls = {"n": 0}
 
-    def write_then_interrupt(self):
-        real(self)
+    def write_then_interrupt(self, history):
+        real(self, history)
         calls["n"] += 1
         if calls["n"] == 2:
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(trainer_module.Trainer, "_write_history", write_then_interrupt)
+    monkeypatch.setattr(callbacks.HistoryFiles, "write", write_then_interrupt)
     run_dir = tmp_path / "run"
     assert cli.main(["train", str(iris_config), "--out", str(run_dir), "--quiet"]) == 130
     assert f"rpnkit train --resume {run_dir}" in capsys.readouterr().err
-    monkeypatch.setattr(trainer_module.Trainer, "_write_history", real)
+    monkeypatch.setattr(callbacks.HistoryFiles, "write", real)
     assert cli.main(["train", "--resume", str(run_dir), "--quiet"]) == 0
     assert len(json.loads((run_dir / "history.json").read_text())) == 3
 

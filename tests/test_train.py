@@ -421,12 +421,12 @@ def test_plot_function_of_one_variable(tmp_path):
 
 
 def test_a_run_stopped_before_its_first_checkpoint_can_be_restarted(tmp_path, monkeypatch):
-    from rpnkit.train import trainer as trainer_module
+    from rpnkit.train import callbacks
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(trainer_module, "save_checkpoint", interrupted)
+    monkeypatch.setattr(callbacks, "save_checkpoint", interrupted)
     with pytest.raises(KeyboardInterrupt):
         run(tiny_experiment(epochs=1), out=tmp_path / "r", quiet=True)
     monkeypatch.undo()

@@ -12,12 +12,12 @@ Configuration errors print one line (the config path and what to change) and exi
 from __future__ import annotations
 
 import argparse
-import difflib
 import importlib
 import sys
 from collections.abc import Sequence
 
 from .errors import ConfigError, RPNError
+from .validation import check_int, did_you_mean
 
 __all__ = ["main", "build_parser"]
 
@@ -150,10 +150,10 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _summary(args: argparse.Namespace) -> int:
-    from .train.experiment import format_summary, summary
+    from .train.model_summary import format_summary, summary
 
-    if args.batch_size is not None and args.batch_size < 1:
-        raise ConfigError(f"--batch-size must be >= 1, got {args.batch_size}")
+    if args.batch_size is not None:
+        check_int(args.batch_size, "--batch-size", 1, path="")
     print(format_summary(summary(args.config, batch_size=args.batch_size)))
     return 0
 
@@ -163,9 +163,7 @@ def _components(args: argparse.Namespace) -> int:
 
     kinds = registry.kinds()
     if args.kind is not None and args.kind not in kinds:
-        close = difflib.get_close_matches(args.kind, kinds, n=1, cutoff=0.5)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        raise ConfigError(f"unknown kind {args.kind!r}{hint} (kinds: {', '.join(kinds)})")
+        raise ConfigError(f"unknown kind {args.kind!r}{did_you_mean(args.kind, kinds)} (kinds: {', '.join(kinds)})")
     for kind in [args.kind] if args.kind else kinds:
         names = registry.names(kind)
         print(f"{kind} ({len(names)})")

@@ -25,7 +25,7 @@ _LOADER = None
 
 
 def _loader():
-    """A SafeLoader that also reads ``1e-3`` as a float (YAML 1.1 needs ``1.0e-3``)."""
+    """A SafeLoader that reads floats by YAML 1.2's rules: ``1e-3``, ``.5e3``, ``-.5`` (YAML 1.1 needs ``1.0e-3``)."""
     global _LOADER
     if _LOADER is None:
         import re
@@ -40,7 +40,7 @@ def _loader():
             re.compile(
                 r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
                 |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
-                |\.[0-9_]+(?:[eE][-+][0-9]+)?
+                |[-+]?\.[0-9_]+(?:[eE][-+]?[0-9]+)?
                 |[-+]?\.(?:inf|Inf|INF)
                 |\.(?:nan|NaN|NAN))$""",
                 re.X,

@@ -1,5 +1,10 @@
 """Training, evaluation, metrics, checkpoints and experiments.
 
+Modules: ``trainer`` (the loop), ``callbacks`` (checkpoints, early stopping, history, plots,
+progress), ``batches`` (tables vs graphs), ``checks`` (options against the data), ``experiment``
+(run / evaluate a run), ``schema`` (the experiment schema of :mod:`rpnkit.config` bound to the
+datasets and metrics), ``model_summary``, ``metrics``, ``checkpoint``, ``seeding``, ``plots``.
+
 Example:
     >>> import rpnkit as rk
     >>> from rpnkit.data import load
@@ -11,10 +16,15 @@ Example:
     2
 """
 
+from ..config.experiment import load_experiment
+from ..config.optim import LOSSES, OPTIMIZERS, SCHEDULERS
+from ..config.overrides import apply_overrides
 from . import metrics
+from .callbacks import Callback
 from .checkpoint import load_state, load_weights, save_checkpoint
-from .experiment import apply_overrides, evaluate_run, load_experiment, resolve, run, summary
-from .optim import LOSSES, OPTIMIZERS, SCHEDULERS
+from .experiment import evaluate_run, run
+from .model_summary import summary
+from .schema import resolve
 from .seeding import deterministic_mode, rng_state, seed_everything, set_rng_state
 from .trainer import FitResult, Trainer, TrainingError
 
@@ -22,6 +32,7 @@ __all__ = [
     "Trainer",
     "FitResult",
     "TrainingError",
+    "Callback",
     "metrics",
     "fit",
     "evaluate",

@@ -16,7 +16,6 @@ Example:
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -25,6 +24,7 @@ import torch
 from torch import Tensor
 
 from ..errors import ConfigError
+from ..validation import did_you_mean
 
 __all__ = [
     "accuracy",
@@ -224,8 +224,7 @@ def check_metric_names(names: Any, path: str = "metrics") -> list[str]:
         raise ConfigError(f"expected a list of metric names, got {names!r}", path)
     for i, name in enumerate(names):
         if name not in METRICS:
-            close = difflib.get_close_matches(str(name), list(METRICS), n=2, cutoff=0.5)
-            hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+            hint = did_you_mean(name, METRICS, n=2)
             raise ConfigError(f"unknown metric {name!r}{hint} (known: {', '.join(METRICS)})", f"{path}[{i}]")
     return list(names)
 
