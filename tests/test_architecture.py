@@ -68,7 +68,7 @@ def test_strongly_connected_finds_a_cycle():
 
 def test_no_import_cycle_between_any_two_modules():
     """Module level, function-level imports included: no module reaches itself through imports."""
-    graph = grimp.build_graph("rpnkit")
+    graph = grimp.build_graph("rpnkit", cache_dir=None)
     edges = {m: set(graph.find_modules_directly_imported_by(m)) for m in graph.modules}
     cycles = [sorted(c) for c in _strongly_connected(edges) if len(c) > 1]
     assert cycles == []
@@ -76,7 +76,7 @@ def test_no_import_cycle_between_any_two_modules():
 
 def test_registry_imports_no_catalogue():
     """Discovery is the package's job: importing rpnkit imports the catalogues; the registry imports none."""
-    graph = grimp.build_graph("rpnkit")
+    graph = grimp.build_graph("rpnkit", cache_dir=None)
     imported = graph.find_modules_directly_imported_by("rpnkit.registry")
     assert all(not m.startswith(("rpnkit.expansion", "rpnkit.compression", "rpnkit.reconciliation")) for m in imported)
     assert imported <= {"rpnkit.errors", "rpnkit.validation"}
