@@ -282,6 +282,8 @@ def _measure_in_subprocess(name: str, repeats: int, tune_allocator: bool = True)
     env = {**os.environ, "MALLOC_MMAP_THRESHOLD_": "65536", "MALLOC_TRIM_THRESHOLD_": "0"}
     sized = _run_subprocess(name, 0, env)
     timed["peak_mb"] = sized.get("peak_mb")
+    if "error" in sized:
+        timed["peak_error"] = sized["error"]
     return timed
 
 
@@ -419,7 +421,13 @@ def main(argv: list[str] | None = None) -> int:
     for name in names:
         result = _measure_in_subprocess(name, repeats, tune_allocator=tune)
         results.append(result)
-        shown = f"{result['ms']:.2f} ms, {result['peak_mb']:.1f} MB" if "error" not in result else result["error"]
+        if "error" in result:
+            shown = result["error"]
+        else:
+            peak = "n/a" if result["peak_mb"] is None else f"{result['peak_mb']:.1f} MB"
+            shown = f"{result['ms']:.2f} ms, {peak}" + (
+                f" (memory run: {result['peak_error']})" if "peak_error" in result else ""
+            )
         print(f"{name:55s} {shown}", flush=True)
     epoch = None if args.quick or args.cases else epoch_time()
     text = render(results, epoch)

@@ -11,105 +11,25 @@
 """
 
 from ..base import Compression
-from .basic import IdentityCompression, LinearCompression, ReciprocalCompression
-from .combinatorial import CombinatorialCompression, CombinatorialProbabilisticCompression
-from .composite import ExtendedCompression, NestedCompression
-from .fitted import (
-    FeatureClusteringCompression,
-    FittedCompression,
-    IncrementalPCACompression,
-    RandomProjectionCompression,
-    VarianceThresholdCompression,
-)
-from .geometric import (
-    CuboidCompression,
-    CuboidMaxCompression,
-    CuboidMeanCompression,
-    CuboidMinCompression,
-    CylinderCompression,
-    CylinderMaxCompression,
-    CylinderMeanCompression,
-    CylinderMinCompression,
-    GeometricCompression,
-    SphereCompression,
-    SphereMaxCompression,
-    SphereMeanCompression,
-    SphereMinCompression,
-)
-from .manifold import (
-    IsomapCompression,
-    LLECompression,
-    ManifoldCompression,
-    MDSCompression,
-    SpectralEmbeddingCompression,
-    TSNECompression,
-)
-from .metric import (
-    MaxCompression,
-    MeanCompression,
-    MedianCompression,
-    MetricCompression,
-    MinCompression,
-    ProdCompression,
-    SumCompression,
-)
-from .probabilistic import (
-    NaiveCauchyProbabilistic,
-    NaiveChi2Probabilistic,
-    NaiveExponentialProbabilistic,
-    NaiveGammaProbabilistic,
-    NaiveLaplaceProbabilistic,
-    NaiveNormalProbabilistic,
-    NaiveProbabilisticCompression,
-    NaiveUniformProbabilistic,
-)
+from . import basic, combinatorial, composite, fitted, geometric, manifold, metric, probabilistic
+from .basic import *  # noqa: F403
+from .combinatorial import *  # noqa: F403
+from .composite import *  # noqa: F403
+from .fitted import *  # noqa: F403
+from .geometric import *  # noqa: F403
+from .manifold import *  # noqa: F403
+from .metric import *  # noqa: F403
+from .probabilistic import *  # noqa: F403
 
+# each family module lists its public names once, in its own __all__
 __all__ = [
     "Compression",
-    "IdentityCompression",
-    "ReciprocalCompression",
-    "LinearCompression",
-    "MetricCompression",
-    "MaxCompression",
-    "MinCompression",
-    "SumCompression",
-    "MeanCompression",
-    "ProdCompression",
-    "MedianCompression",
-    "GeometricCompression",
-    "CuboidCompression",
-    "CylinderCompression",
-    "SphereCompression",
-    "CuboidMaxCompression",
-    "CuboidMinCompression",
-    "CuboidMeanCompression",
-    "CylinderMaxCompression",
-    "CylinderMinCompression",
-    "CylinderMeanCompression",
-    "SphereMaxCompression",
-    "SphereMinCompression",
-    "SphereMeanCompression",
-    "NaiveProbabilisticCompression",
-    "NaiveUniformProbabilistic",
-    "NaiveNormalProbabilistic",
-    "NaiveCauchyProbabilistic",
-    "NaiveChi2Probabilistic",
-    "NaiveExponentialProbabilistic",
-    "NaiveGammaProbabilistic",
-    "NaiveLaplaceProbabilistic",
-    "CombinatorialCompression",
-    "CombinatorialProbabilisticCompression",
-    "FittedCompression",
-    "IncrementalPCACompression",
-    "RandomProjectionCompression",
-    "VarianceThresholdCompression",
-    "FeatureClusteringCompression",
-    "ManifoldCompression",
-    "IsomapCompression",
-    "LLECompression",
-    "MDSCompression",
-    "SpectralEmbeddingCompression",
-    "TSNECompression",
-    "NestedCompression",
-    "ExtendedCompression",
+    *basic.__all__,
+    *combinatorial.__all__,
+    *composite.__all__,
+    *fitted.__all__,
+    *geometric.__all__,
+    *manifold.__all__,
+    *metric.__all__,
+    *probabilistic.__all__,
 ]

@@ -29,7 +29,6 @@ __all__ = [
     "RandomProjectionCompression",
     "VarianceThresholdCompression",
     "FeatureClusteringCompression",
-    "to_numpy64",
 ]
 
 

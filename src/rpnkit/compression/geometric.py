@@ -21,7 +21,7 @@ from ..functional.geometric import (
     pool_patches,
     sphere_offsets,
 )
-from ..kappa.patches import PatchGeometry, centre_distances, check_cuboid, check_cylinder, check_sphere, resolve_grid
+from ..kappa.patches import PatchGeometry, centre_distances, check_cuboid, check_cylinder, check_sphere
 from ..registry import register
 from ..validation import check_choice
 from ._base import CompressionBase
@@ -40,7 +40,6 @@ __all__ = [
     "SphereMaxCompression",
     "SphereMinCompression",
     "SphereMeanCompression",
-    "resolve_grid",
 ]
 
 

@@ -30,7 +30,6 @@ from ..validation import check_bool, check_choice, check_int, check_real
 from ._base import CompressionBase
 
 __all__ = [
-    "SamplingMixin",
     "NaiveProbabilisticCompression",
     "NaiveUniformProbabilistic",
     "NaiveNormalProbabilistic",

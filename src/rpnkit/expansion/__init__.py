@@ -1,108 +1,43 @@
 """Expansion functions kappa: R^m -> R^D."""
 
 from ..base import Expansion
-from .basic import IdentityExpansion, Linear, Reciprocal
-from .combinatorial import Combinatorial, CombinatorialNormal
-from .composite import Extended, Nested
-from .geometric import CuboidPatch, CylinderPatch, SpherePatch
-from .orthogonal import (
-    Bessel,
-    Chebyshev,
-    Fibonacci,
-    Gegenbauer,
-    Hermite,
-    Jacobi,
-    Laguerre,
-    Legendre,
-    Lucas,
-    ReverseBessel,
+from . import (
+    basic,
+    combinatorial,
+    composite,
+    geometric,
+    orthogonal,
+    polynomial,
+    probabilistic,
+    rbf,
+    spline,
+    trigonometric,
+    wavelet,
 )
-from .polynomial import Taylor
-from .probabilistic import (
-    CauchyExpansion,
-    Chi2Expansion,
-    ExponentialExpansion,
-    GammaExpansion,
-    HybridProbabilistic,
-    LaplaceExpansion,
-    NaiveCauchy,
-    NaiveChi2,
-    NaiveExponential,
-    NaiveGamma,
-    NaiveLaplace,
-    NaiveNormal,
-    NormalExpansion,
-)
-from .rbf import GaussianRBF, InverseQuadraticRBF
-from .spline import BSpline
-from .trigonometric import ArcHyperbolic, ArcTrigonometric, Fourier, Hyperbolic, Trigonometric
-from .wavelet import (
-    BetaWavelet,
-    DiscreteWavelet,
-    DoGWavelet,
-    HaarWavelet,
-    MeyerWavelet,
-    RickerWavelet,
-    ShannonWavelet,
-)
+from .basic import *  # noqa: F403
+from .combinatorial import *  # noqa: F403
+from .composite import *  # noqa: F403
+from .geometric import *  # noqa: F403
+from .orthogonal import *  # noqa: F403
+from .polynomial import *  # noqa: F403
+from .probabilistic import *  # noqa: F403
+from .rbf import *  # noqa: F403
+from .spline import *  # noqa: F403
+from .trigonometric import *  # noqa: F403
+from .wavelet import *  # noqa: F403
 
+# each family module lists its public names once, in its own __all__
 __all__ = [
     "Expansion",
-    # basic
-    "IdentityExpansion",
-    "Reciprocal",
-    "Linear",
-    # polynomial
-    "Taylor",
-    "Fourier",
-    "Chebyshev",
-    "Jacobi",
-    "Legendre",
-    "Hermite",
-    "Laguerre",
-    "Gegenbauer",
-    "Bessel",
-    "ReverseBessel",
-    "Fibonacci",
-    "Lucas",
-    # trigonometric
-    "Trigonometric",
-    "Hyperbolic",
-    "ArcTrigonometric",
-    "ArcHyperbolic",
-    # rbf and spline
-    "GaussianRBF",
-    "InverseQuadraticRBF",
-    "BSpline",
-    # wavelets
-    "DiscreteWavelet",
-    "HaarWavelet",
-    "BetaWavelet",
-    "ShannonWavelet",
-    "RickerWavelet",
-    "DoGWavelet",
-    "MeyerWavelet",
-    # probabilistic
-    "NaiveNormal",
-    "NaiveCauchy",
-    "NaiveChi2",
-    "NaiveGamma",
-    "NaiveLaplace",
-    "NaiveExponential",
-    "NormalExpansion",
-    "CauchyExpansion",
-    "Chi2Expansion",
-    "GammaExpansion",
-    "LaplaceExpansion",
-    "ExponentialExpansion",
-    "HybridProbabilistic",
-    # combinatorial and geometric
-    "Combinatorial",
-    "CombinatorialNormal",
-    "CuboidPatch",
-    "CylinderPatch",
-    "SpherePatch",
-    # composite
-    "Nested",
-    "Extended",
+    *basic.__all__,
+    *combinatorial.__all__,
+    *composite.__all__,
+    *geometric.__all__,
+    *orthogonal.__all__,
+    *polynomial.__all__,
+    *probabilistic.__all__,
+    *rbf.__all__,
+    *spline.__all__,
+    *trigonometric.__all__,
+    *wavelet.__all__,
 ]

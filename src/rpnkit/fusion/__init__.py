@@ -1,49 +1,9 @@
 """Fusion functions: several tensors (channels of a head, heads of a layer) -> one."""
 
 from ..base import Fusion
-from .basic import (
-    Concatenation,
-    ElementwiseFusion,
-    L1NormFusion,
-    L2NormFusion,
-    MaxFusion,
-    MeanFusion,
-    MedianFusion,
-    MetricFusion,
-    MinFusion,
-    ProdFusion,
-    SumFusion,
-)
-from .parameterized import (
-    DualLPHMParameterizedConcatenation,
-    HMParameterizedConcatenation,
-    LowRankParameterizedConcatenation,
-    LPHMParameterizedConcatenation,
-    ParameterizedConcatenation,
-    ParameterizedWeightedFusion,
-    RandomMatrixAdaptionParameterizedConcatenation,
-    WeightedFusion,
-)
+from . import basic, parameterized
+from .basic import *  # noqa: F403
+from .parameterized import *  # noqa: F403
 
-__all__ = [
-    "Fusion",
-    "ElementwiseFusion",
-    "MetricFusion",
-    "MeanFusion",
-    "SumFusion",
-    "MaxFusion",
-    "MinFusion",
-    "ProdFusion",
-    "MedianFusion",
-    "L1NormFusion",
-    "L2NormFusion",
-    "Concatenation",
-    "WeightedFusion",
-    "ParameterizedWeightedFusion",
-    "ParameterizedConcatenation",
-    "LowRankParameterizedConcatenation",
-    "HMParameterizedConcatenation",
-    "LPHMParameterizedConcatenation",
-    "DualLPHMParameterizedConcatenation",
-    "RandomMatrixAdaptionParameterizedConcatenation",
-]
+# each family module lists its public names once, in its own __all__
+__all__ = ["Fusion", *basic.__all__, *parameterized.__all__]

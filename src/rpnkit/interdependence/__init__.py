@@ -12,106 +12,23 @@
 """
 
 from ..base import Interdependence
-from .basic import (
-    DualLPHMParameterizedInterdependence,
-    HMParameterizedInterdependence,
-    IdentityInterdependence,
-    LowrankParameterizedInterdependence,
-    LPHMParameterizedInterdependence,
-    ParameterizedInterdependence,
-    RandomMatrixAdaptionParameterizedInterdependence,
-)
-from .bilinear import (
-    DualLPHMParameterizedBilinearInterdependence,
-    HMParameterizedBilinearInterdependence,
-    LowrankParameterizedBilinearInterdependence,
-    LPHMParameterizedBilinearInterdependence,
-    ParameterizedBilinearInterdependence,
-    RandomMatrixAdaptionParameterizedBilinearInterdependence,
-)
-from .fixed import ConstantCInterdependence, ConstantInterdependence, OneInterdependence, ZeroInterdependence
-from .hybrid import HybridInterdependence
-from .kernel import (
-    AnisotropicRBFKernelInterdependence,
-    CanberraDistanceInterdependence,
-    ChebyshevDistanceInterdependence,
-    CosineSimilarityInterdependence,
-    EuclideanDistanceInterdependence,
-    ExponentialKernelInterdependence,
-    GaussianRBFKernelInterdependence,
-    HybridKernelInterdependence,
-    HyperbolicTangentKernelInterdependence,
-    LaplacianKernelInterdependence,
-    LinearKernelInterdependence,
-    ManhattanDistanceInterdependence,
-    MinkowskiDistanceInterdependence,
-    NumericalKernelInterdependence,
-    PolynomialKernelInterdependence,
-)
-from .statistical import (
-    KLDivergenceInterdependence,
-    MutualInformationInterdependence,
-    PearsonCorrelationInterdependence,
-    RVCoefficientInterdependence,
-    StatisticalKernelInterdependence,
-)
-from .topological import (
-    ChainInterdependence,
-    ExponentialApproxMultihopChainInterdependence,
-    GraphInterdependence,
-    InverseApproxMultihopChainInterdependence,
-    MultihopChainInterdependence,
-    MultihopGraphInterdependence,
-    PageRankInterdependence,
-    attach_graph,
-)
+from . import basic, bilinear, fixed, hybrid, kernel, statistical, topological
+from .basic import *  # noqa: F403
+from .bilinear import *  # noqa: F403
+from .fixed import *  # noqa: F403
+from .hybrid import *  # noqa: F403
+from .kernel import *  # noqa: F403
+from .statistical import *  # noqa: F403
+from .topological import *  # noqa: F403
 
+# each family module lists its public names once, in its own __all__
 __all__ = [
     "Interdependence",
-    "IdentityInterdependence",
-    "ParameterizedInterdependence",
-    "LowrankParameterizedInterdependence",
-    "HMParameterizedInterdependence",
-    "LPHMParameterizedInterdependence",
-    "DualLPHMParameterizedInterdependence",
-    "RandomMatrixAdaptionParameterizedInterdependence",
-    "ConstantInterdependence",
-    "ConstantCInterdependence",
-    "ZeroInterdependence",
-    "OneInterdependence",
-    "StatisticalKernelInterdependence",
-    "KLDivergenceInterdependence",
-    "PearsonCorrelationInterdependence",
-    "RVCoefficientInterdependence",
-    "MutualInformationInterdependence",
-    "NumericalKernelInterdependence",
-    "LinearKernelInterdependence",
-    "PolynomialKernelInterdependence",
-    "HyperbolicTangentKernelInterdependence",
-    "CosineSimilarityInterdependence",
-    "ExponentialKernelInterdependence",
-    "MinkowskiDistanceInterdependence",
-    "ManhattanDistanceInterdependence",
-    "EuclideanDistanceInterdependence",
-    "ChebyshevDistanceInterdependence",
-    "CanberraDistanceInterdependence",
-    "GaussianRBFKernelInterdependence",
-    "LaplacianKernelInterdependence",
-    "AnisotropicRBFKernelInterdependence",
-    "HybridKernelInterdependence",
-    "ChainInterdependence",
-    "MultihopChainInterdependence",
-    "InverseApproxMultihopChainInterdependence",
-    "ExponentialApproxMultihopChainInterdependence",
-    "GraphInterdependence",
-    "MultihopGraphInterdependence",
-    "PageRankInterdependence",
-    "attach_graph",
-    "ParameterizedBilinearInterdependence",
-    "LowrankParameterizedBilinearInterdependence",
-    "HMParameterizedBilinearInterdependence",
-    "LPHMParameterizedBilinearInterdependence",
-    "DualLPHMParameterizedBilinearInterdependence",
-    "RandomMatrixAdaptionParameterizedBilinearInterdependence",
-    "HybridInterdependence",
+    *basic.__all__,
+    *bilinear.__all__,
+    *fixed.__all__,
+    *hybrid.__all__,
+    *kernel.__all__,
+    *statistical.__all__,
+    *topological.__all__,
 ]

@@ -14,12 +14,14 @@ Conventions used by every interdependence in this package:
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import Tensor
 
+from ..base import Interdependence
 from ..errors import ConfigError, ShapeError
+from ..registry import build, get_class
 from ..validation import check_choice, check_int, child_path
 
 __all__ = [
@@ -31,6 +33,9 @@ __all__ = [
     "check_b",
     "check_family",
     "plain_config",
+    "RectangularInterdependence",
+    "SquareInterdependence",
+    "NamedKernelInterdependence",
 ]
 
 
@@ -105,8 +110,6 @@ def child_spec(spec: Any, key: str, kind: str, b: int | None) -> Any:
 def check_family(spec: Any, family: str, owner: str, key: str = "reconciliation") -> Any:
     """A reconciliation spec that names ``family`` (an alias class such as ``lowrank_parameterized``
     implies its structure; any other is an error that points to the general class)."""
-    from ..registry import get_class
-
     name = spec_name(spec)
     if isinstance(spec, torch.nn.Module):
         name = getattr(spec, "registry_name", None)
@@ -132,3 +135,89 @@ def plain_config(module: Any, skip: tuple[str, ...]) -> dict[str, Any]:
         if key not in INJECTED and key not in skip:
             config[key] = to_plain(value)
     return config
+
+
+class RectangularInterdependence(Interdependence):
+    """Base of the structural interdependences with a rectangular A that they never build from data.
+
+    A is (m, m') for the attribute kind (m' = ``m_out``, default m) and (b, b') for the instance kind
+    (b' = ``b_out``, default: as many rows as the input); ``m_out`` applies to the attribute kind only
+    and ``b_out`` to the instance kind only.
+    """
+
+    def _init_widths(self, m: int, kind: str, b: Any, m_out: Any, b_out: Any, m_out_note: str = "") -> None:
+        """Check ``m_out`` / ``b_out`` against the kind (``m_out_note`` ends that error) and initialise."""
+        m_out = check_int(m_out, "m_out", allow_none=True)
+        b_out = check_int(b_out, "b_out", allow_none=True)
+        if kind == "instance" and m_out is not None:
+            raise ConfigError(f"m_out applies to the attribute kind only{m_out_note}", child_path("m_out"))
+        if kind == "attribute" and b_out is not None:
+            raise ConfigError("b_out applies to the instance kind only", child_path("b_out"))
+        self.m_out = m if m_out is None else m_out
+        self.b_out = b if b_out is None else b_out
+        super().__init__(m, kind=kind, b=b)
+
+    def matrix_shape(self, x: Tensor) -> tuple[int, int]:
+        """The shape of A for the batch x: (m, m') or (b, b')."""
+        if self.kind == "attribute":
+            return self.m, self.m_out
+        rows = x.shape[-2]
+        return rows, rows if self.b_out is None else self.b_out
+
+    def mixed_axis(self, data: Tensor) -> tuple[int, int]:
+        """(the axis of ``data`` that A mixes, its size in the output)."""
+        if self.kind == "attribute":
+            return -1, self.m_out
+        return -2, self.b_out or data.shape[-2]
+
+
+class SquareInterdependence(Interdependence):
+    """Base of the data-dependent square interdependences (numerical and statistical kernels).
+
+    A compares the m columns (attribute kind, A is (m, m)) or the b rows (instance kind, (b, b)) of
+    the batch, so the output keeps the input's shape.
+
+    Args:
+        kind: ``attribute`` or ``instance``.
+        b: instance kind: the number of rows, checked when given.
+
+    Shape:
+        attribute (..., b, m) -> (..., b, m); instance (..., b, D) -> (..., b, D).
+    """
+
+    def __init__(self, m: int, kind: str = "attribute", b: int | None = None) -> None:
+        kind = check_kind(kind)
+        b = check_b(b)
+        self.b_out = b
+        super().__init__(m, kind=kind, b=b)
+
+
+class NamedKernelInterdependence(Interdependence):
+    """Base of the interdependences that delegate to a kernel chosen by name: ``kernel`` names one of
+    :attr:`CHOICES` (or is a dict with its options) and is built with this module's kind and b.
+
+    The reference took a Python callable; a config names a registered kernel instead.
+
+    Shape:
+        attribute (..., b, m) -> (..., b, m); instance (..., b, D) -> (..., b, D).
+    """
+
+    #: The registered names ``kernel`` may take.
+    CHOICES: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, m: int, kind: str, kernel: Any, b: int | None = None) -> None:
+        kind = check_kind(kind)
+        b = check_b(b)
+        name = spec_name(kernel)
+        cls = get_class("interdependence", name, child_path("kernel")) if isinstance(name, str) else None
+        if cls is None or cls.registry_name not in self.CHOICES:
+            raise ConfigError(f"kernel must name one of {list(self.CHOICES)}, got {kernel!r}", child_path("kernel"))
+        self.b_out = b
+        super().__init__(m, kind=kind, b=b)
+        self.kernel = build("interdependence", child_spec(kernel, "kernel", kind, b), path=child_path("kernel"), m=m)
+
+    def matrix(self, x: Tensor) -> Tensor:
+        return self.kernel.matrix(x)
+
+    def mix(self, x: Tensor, data: Tensor) -> Tensor:
+        return self.kernel.mix(x, data)

@@ -11,7 +11,7 @@ from ..base import Interdependence
 from ..errors import ConfigError
 from ..registry import build, child_path, register
 from ..validation import check_int
-from ._common import check_family
+from ._common import RectangularInterdependence, check_family
 
 __all__ = [
     "IdentityInterdependence",
@@ -25,7 +25,7 @@ __all__ = [
 
 
 @register("interdependence", "identity", aliases=["identity_interdependence", "eye_interdependence", "eye"])
-class IdentityInterdependence(Interdependence):
+class IdentityInterdependence(RectangularInterdependence):
     """A = I: xi(x) = x (attribute or instance type); rectangular with m_out / b_out.
 
     A rectangular eye(m, m') (or eye(b, b')) keeps the first min(m, m') columns (rows) and pads with
@@ -43,27 +43,15 @@ class IdentityInterdependence(Interdependence):
     def __init__(
         self, m: int, kind: str = "attribute", b: int | None = None, m_out: int | None = None, b_out: int | None = None
     ) -> None:
-        m_out = check_int(m_out, "m_out", allow_none=True)
-        b_out = check_int(b_out, "b_out", allow_none=True)
-        if kind == "instance" and m_out is not None:
-            raise ConfigError("m_out applies to the attribute kind only", child_path("m_out"))
-        if kind == "attribute" and b_out is not None:
-            raise ConfigError("b_out applies to the instance kind only", child_path("b_out"))
-        self.m_out = m if m_out is None else m_out
-        self.b_out = b if b_out is None else b_out
-        super().__init__(m, kind=kind, b=b)
+        self._init_widths(m, kind, b, m_out, b_out)
 
     def matrix(self, x: Tensor) -> Tensor:
-        if self.kind == "attribute":
-            return torch.eye(self.m, self.m_out, dtype=x.dtype, device=x.device)
-        rows = x.shape[-2]
-        return torch.eye(rows, rows if self.b_out is None else self.b_out, dtype=x.dtype, device=x.device)
+        return torch.eye(*self.matrix_shape(x), dtype=x.dtype, device=x.device)
 
     def mix(self, x: Tensor, data: Tensor) -> Tensor:
-        axis = -1 if self.kind == "attribute" else -2
-        size = self.m_out if self.kind == "attribute" else self.b_out
+        axis, size = self.mixed_axis(data)
         have = data.shape[axis]
-        if size is None or size == have:
+        if size == have:
             return data
         if size < have:
             return data.narrow(axis, 0, size)

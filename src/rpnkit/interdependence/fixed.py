@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -18,8 +18,8 @@ from torch import Tensor
 from ..base import Interdependence
 from ..errors import ConfigError
 from ..registry import register
-from ..validation import check_int, check_real, child_path
-from ._common import check_b, check_kind, plain_config
+from ..validation import check_real, child_path
+from ._common import RectangularInterdependence, check_b, check_kind, plain_config
 
 __all__ = [
     "ConstantInterdependence",
@@ -146,7 +146,7 @@ class ConstantInterdependence(Interdependence):
 
 
 @register("interdependence", "constant_c", aliases=["constant_c_interdependence"])
-class ConstantCInterdependence(Interdependence):
+class ConstantCInterdependence(RectangularInterdependence):
     """The constant matrix A = c * 1 (every entry c), applied as a sum and a broadcast.
 
     Attribute: ``x @ (c 1_{m x m'})``: every output column is c times the row sum of x.
@@ -174,71 +174,44 @@ class ConstantCInterdependence(Interdependence):
         self._init_constant(m, kind, check_real(c, "c"), m_out, b, b_out)
 
     def _init_constant(self, m: int, kind: str, c: float, m_out: Any, b: Any, b_out: Any) -> None:
-        kind = check_kind(kind)
-        b = check_b(b)
-        m_out = check_int(m_out, "m_out", allow_none=True)
-        b_out = check_int(b_out, "b_out", allow_none=True)
-        if kind == "instance" and m_out is not None:
-            raise ConfigError(
-                "m_out applies to the attribute kind only (the instance kind keeps m)", child_path("m_out")
-            )
-        if kind == "attribute" and b_out is not None:
-            raise ConfigError("b_out applies to the instance kind only", child_path("b_out"))
-        self.m_out = m if m_out is None else m_out
-        self.b_out = b if b_out is None else b_out
-        super().__init__(m, kind=kind, b=b)
+        self._init_widths(m, check_kind(kind), check_b(b), m_out, b_out, " (the instance kind keeps m)")
         self.c = c
 
     def matrix(self, x: Tensor) -> Tensor:
-        if self.kind == "attribute":
-            rows, cols = self.m, self.m_out
-        else:
-            rows = x.shape[-2]
-            cols = rows if self.b_out is None else self.b_out
-        return x.new_full((rows, cols), self.c)
+        return x.new_full(self.matrix_shape(x), self.c)
 
     def mix(self, x: Tensor, data: Tensor) -> Tensor:
-        axis = -1 if self.kind == "attribute" else -2
-        size = self.m_out if self.kind == "attribute" else (self.b_out or data.shape[-2])
+        axis, size = self.mixed_axis(data)
         total = data.sum(dim=axis, keepdim=True) * self.c
         shape = list(total.shape)
         shape[axis] = size
         return total.expand(shape)
 
 
-@register("interdependence", "zero", aliases=["zero_interdependence"])
-class ZeroInterdependence(ConstantCInterdependence):
-    """A = 0 (:class:`ConstantCInterdependence` with c = 0): the output is zero.
+class _FixedConstantC(ConstantCInterdependence):
+    """:class:`ConstantCInterdependence` with a fixed c: subclasses name ``C``.
 
     Shape:
         attribute (..., b, m) -> (..., b, m'); instance (..., b, D) -> (..., b', D).
     """
 
+    C: ClassVar[float]
+
     def __init__(
-        self,
-        m: int,
-        kind: str = "attribute",
-        m_out: int | None = None,
-        b: int | None = None,
-        b_out: int | None = None,
+        self, m: int, kind: str = "attribute", m_out: int | None = None, b: int | None = None, b_out: int | None = None
     ) -> None:
-        self._init_constant(m, kind, 0.0, m_out, b, b_out)
+        self._init_constant(m, kind, self.C, m_out, b, b_out)
+
+
+@register("interdependence", "zero", aliases=["zero_interdependence"])
+class ZeroInterdependence(_FixedConstantC):
+    """A = 0 (:class:`ConstantCInterdependence` with c = 0): the output is zero."""
+
+    C = 0.0
 
 
 @register("interdependence", "one", aliases=["one_interdependence"])
-class OneInterdependence(ConstantCInterdependence):
-    """A = 1 (:class:`ConstantCInterdependence` with c = 1): sums over the mixed axis.
+class OneInterdependence(_FixedConstantC):
+    """A = 1 (:class:`ConstantCInterdependence` with c = 1): sums over the mixed axis."""
 
-    Shape:
-        attribute (..., b, m) -> (..., b, m'); instance (..., b, D) -> (..., b', D).
-    """
-
-    def __init__(
-        self,
-        m: int,
-        kind: str = "attribute",
-        m_out: int | None = None,
-        b: int | None = None,
-        b_out: int | None = None,
-    ) -> None:
-        self._init_constant(m, kind, 1.0, m_out, b, b_out)
+    C = 1.0

@@ -18,17 +18,17 @@ gaussian RBF under another name): here it is ``exp(-gamma d(x, y))`` of a chosen
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 import torch
 from torch import Tensor, nn
 
-from ..base import Interdependence
 from ..errors import ConfigError, ShapeError
 from ..functional import kernels as fk
-from ..registry import build, get_class, register
+from ..registry import build, register
 from ..validation import check_bool, check_choice, check_int, check_real, child_path
-from ._common import batched, check_b, check_kind, child_spec, spec_name
+from ._common import NamedKernelInterdependence, SquareInterdependence, batched, check_b, check_kind, child_spec
 
 __all__ = [
     "KernelInterdependence",
@@ -50,14 +50,8 @@ __all__ = [
 ]
 
 
-class KernelInterdependence(Interdependence):
+class KernelInterdependence(SquareInterdependence):
     """Base of the kernel interdependences: subclasses implement ``kernel(P)`` over the rows of P (n, d)."""
-
-    def _setup(self, m: int, kind: str, b: Any) -> None:
-        kind = check_kind(kind)
-        b = check_b(b)
-        self.b_out = b
-        super().__init__(m, kind=kind, b=b)
 
     def kernel(self, P: Tensor) -> Tensor:
         raise NotImplementedError
@@ -96,9 +90,6 @@ class LinearKernelInterdependence(KernelInterdependence):
         attribute (..., b, m) -> (..., b, m); instance (..., b, D) -> (..., b, D).
     """
 
-    def __init__(self, m: int, kind: str = "attribute", b: int | None = None) -> None:
-        self._setup(m, kind, b)
-
     def kernel(self, P: Tensor) -> Tensor:
         return fk.linear_kernel(P)
 
@@ -116,9 +107,6 @@ class CosineSimilarityInterdependence(KernelInterdependence):
     Shape:
         attribute (..., b, m) -> (..., b, m); instance (..., b, D) -> (..., b, D).
     """
-
-    def __init__(self, m: int, kind: str = "attribute", b: int | None = None) -> None:
-        self._setup(m, kind, b)
 
     def kernel(self, P: Tensor) -> Tensor:
         return fk.cosine_similarity(P)
@@ -156,7 +144,7 @@ class PolynomialKernelInterdependence(KernelInterdependence):
         self.degree = check_int(degree, "degree")
         self.gamma = check_real(gamma, "gamma")
         self.coef0 = check_real(coef0, "coef0")
-        self._setup(m, kind, b)
+        super().__init__(m, kind, b)
 
     def kernel(self, P: Tensor) -> Tensor:
         return fk.polynomial_kernel(P, degree=self.degree, gamma=self.gamma, coef0=self.coef0)
@@ -179,7 +167,7 @@ class HyperbolicTangentKernelInterdependence(KernelInterdependence):
     ) -> None:
         self.gamma = check_real(gamma, "gamma")
         self.coef0 = check_real(coef0, "coef0")
-        self._setup(m, kind, b)
+        super().__init__(m, kind, b)
 
     def kernel(self, P: Tensor) -> Tensor:
         return fk.hyperbolic_tangent_kernel(P, gamma=self.gamma, coef0=self.coef0)
@@ -218,7 +206,7 @@ class ExponentialKernelInterdependence(KernelInterdependence):
         if not (isinstance(p, (int, float)) and not isinstance(p, bool) and p >= 1):
             raise ConfigError(f"p must be a number >= 1 (or .inf), got {p!r}", child_path("p"))
         self.p = float(p)
-        self._setup(m, kind, b)
+        super().__init__(m, kind, b)
 
     def kernel(self, P: Tensor) -> Tensor:
         return fk.exponential_kernel(P, gamma=self.gamma, metric=self.metric, p=self.p)
@@ -242,54 +230,52 @@ class MinkowskiDistanceInterdependence(ExponentialKernelInterdependence):
         self._setup_distance(m, kind, gamma, "minkowski", p, b)
 
 
-@register("interdependence", "manhattan_distance", aliases=["manhattan_distance_interdependence"])
-class ManhattanDistanceInterdependence(ExponentialKernelInterdependence):
-    """A_ij = exp(-gamma |p_i - p_j|_1), the Manhattan distance (reference: gamma = 1).
+class _FixedMetricDistance(ExponentialKernelInterdependence):
+    """:class:`ExponentialKernelInterdependence` of one metric: subclasses name ``METRIC`` (and its ``P``).
+
+    Args:
+        gamma: inverse length scale (> 0; the reference's is 1).
 
     Shape:
         attribute (..., b, m) -> (..., b, m); instance (..., b, D) -> (..., b, D).
     """
 
+    METRIC: ClassVar[str]
+    P: ClassVar[float] = 2.0
+
     def __init__(self, m: int, kind: str = "attribute", gamma: float = 1.0, b: int | None = None) -> None:
-        self._setup_distance(m, kind, gamma, "manhattan", 1.0, b)
+        self._setup_distance(m, kind, gamma, self.METRIC, self.P, b)
+
+
+@register("interdependence", "manhattan_distance", aliases=["manhattan_distance_interdependence"])
+class ManhattanDistanceInterdependence(_FixedMetricDistance):
+    """A_ij = exp(-gamma |p_i - p_j|_1), the Manhattan distance (reference: gamma = 1)."""
+
+    METRIC, P = "manhattan", 1.0
 
 
 @register("interdependence", "euclidean_distance", aliases=["euclidean_distance_interdependence"])
-class EuclideanDistanceInterdependence(ExponentialKernelInterdependence):
-    """A_ij = exp(-gamma |p_i - p_j|_2), the Euclidean distance, not squared (reference: gamma = 1).
+class EuclideanDistanceInterdependence(_FixedMetricDistance):
+    """A_ij = exp(-gamma |p_i - p_j|_2), the Euclidean distance, not squared (reference: gamma = 1)."""
 
-    Shape:
-        attribute (..., b, m) -> (..., b, m); instance (..., b, D) -> (..., b, D).
-    """
-
-    def __init__(self, m: int, kind: str = "attribute", gamma: float = 1.0, b: int | None = None) -> None:
-        self._setup_distance(m, kind, gamma, "euclidean", 2.0, b)
+    METRIC = "euclidean"
 
 
 @register("interdependence", "chebyshev_distance", aliases=["chebyshev_distance_interdependence"])
-class ChebyshevDistanceInterdependence(ExponentialKernelInterdependence):
-    """A_ij = exp(-gamma max_k |p_ik - p_jk|), the Chebyshev distance (reference: gamma = 1).
+class ChebyshevDistanceInterdependence(_FixedMetricDistance):
+    """A_ij = exp(-gamma max_k |p_ik - p_jk|), the Chebyshev distance (reference: gamma = 1)."""
 
-    Shape:
-        attribute (..., b, m) -> (..., b, m); instance (..., b, D) -> (..., b, D).
-    """
-
-    def __init__(self, m: int, kind: str = "attribute", gamma: float = 1.0, b: int | None = None) -> None:
-        self._setup_distance(m, kind, gamma, "chebyshev", 2.0, b)
+    METRIC = "chebyshev"
 
 
 @register("interdependence", "canberra_distance", aliases=["canberra_distance_interdependence"])
-class CanberraDistanceInterdependence(ExponentialKernelInterdependence):
+class CanberraDistanceInterdependence(_FixedMetricDistance):
     """A_ij = exp(-gamma sum_k |p_ik - p_jk| / (|p_ik| + |p_jk|)), the Canberra distance (0/0 terms count 0).
 
     The reference added 1e-10 to every denominator, which biases terms with tiny coordinates.
-
-    Shape:
-        attribute (..., b, m) -> (..., b, m); instance (..., b, D) -> (..., b, D).
     """
 
-    def __init__(self, m: int, kind: str = "attribute", gamma: float = 1.0, b: int | None = None) -> None:
-        self._setup_distance(m, kind, gamma, "canberra", 2.0, b)
+    METRIC = "canberra"
 
 
 def _bandwidth(sigma: Any, gamma: Any) -> tuple[float | None, float | None]:
@@ -298,9 +284,9 @@ def _bandwidth(sigma: Any, gamma: Any) -> tuple[float | None, float | None]:
     return check_real(sigma, "sigma", gt=0.0, allow_none=True), check_real(gamma, "gamma", gt=0.0, allow_none=True)
 
 
-@register("interdependence", "gaussian_rbf_kernel", aliases=["gaussian_rbf_kernel_interdependence"])
-class GaussianRBFKernelInterdependence(KernelInterdependence):
-    """Gaussian RBF kernel A_ij = exp(-|p_i - p_j|^2 / (2 sigma^2)) (or exp(-gamma |p_i - p_j|^2)).
+class _BandwidthKernel(KernelInterdependence):
+    """A kernel of one bandwidth, given as sigma or as gamma: subclasses name ``FUNCTION`` (of :mod:`kernels
+    <rpnkit.functional.kernels>`, called as ``FUNCTION(P, sigma=, gamma=)``).
 
     Args:
         sigma: the bandwidth (default 1, the reference's).
@@ -309,6 +295,8 @@ class GaussianRBFKernelInterdependence(KernelInterdependence):
     Shape:
         attribute (..., b, m) -> (..., b, m); instance (..., b, D) -> (..., b, D).
     """
+
+    FUNCTION: ClassVar[Callable[..., Tensor]]
 
     def __init__(
         self,
@@ -319,37 +307,24 @@ class GaussianRBFKernelInterdependence(KernelInterdependence):
         b: int | None = None,
     ) -> None:
         self.sigma, self.gamma = _bandwidth(sigma, gamma)
-        self._setup(m, kind, b)
+        super().__init__(m, kind, b)
 
     def kernel(self, P: Tensor) -> Tensor:
-        return fk.gaussian_rbf_kernel(P, sigma=self.sigma, gamma=self.gamma)
+        return self.FUNCTION(P, sigma=self.sigma, gamma=self.gamma)
+
+
+@register("interdependence", "gaussian_rbf_kernel", aliases=["gaussian_rbf_kernel_interdependence"])
+class GaussianRBFKernelInterdependence(_BandwidthKernel):
+    """Gaussian RBF kernel A_ij = exp(-|p_i - p_j|^2 / (2 sigma^2)) (or exp(-gamma |p_i - p_j|^2))."""
+
+    FUNCTION = staticmethod(fk.gaussian_rbf_kernel)
 
 
 @register("interdependence", "laplacian_kernel", aliases=["laplacian_kernel_interdependence"])
-class LaplacianKernelInterdependence(KernelInterdependence):
-    """Laplacian kernel A_ij = exp(-|p_i - p_j|_1 / sigma) (or exp(-gamma |p_i - p_j|_1)).
+class LaplacianKernelInterdependence(_BandwidthKernel):
+    """Laplacian kernel A_ij = exp(-|p_i - p_j|_1 / sigma) (or exp(-gamma |p_i - p_j|_1))."""
 
-    Args:
-        sigma: the bandwidth (default 1, the reference's).
-        gamma: scikit-learn's form instead of sigma (give one of the two).
-
-    Shape:
-        attribute (..., b, m) -> (..., b, m); instance (..., b, D) -> (..., b, D).
-    """
-
-    def __init__(
-        self,
-        m: int,
-        kind: str = "attribute",
-        sigma: float | None = None,
-        gamma: float | None = None,
-        b: int | None = None,
-    ) -> None:
-        self.sigma, self.gamma = _bandwidth(sigma, gamma)
-        self._setup(m, kind, b)
-
-    def kernel(self, P: Tensor) -> Tensor:
-        return fk.laplacian_kernel(P, sigma=self.sigma, gamma=self.gamma)
+    FUNCTION = staticmethod(fk.laplacian_kernel)
 
 
 @register("interdependence", "anisotropic_rbf_kernel", aliases=["anisotropic_rbf_kernel_interdependence"])
@@ -412,7 +387,7 @@ class AnisotropicRBFKernelInterdependence(KernelInterdependence):
         if kind == "attribute" and count is not None and b is not None and b != count:
             raise ConfigError(f"the attribute kind needs {count} per-row scales but b={b}", child_path("b"))
         self.features = count
-        self._setup(m, kind, b if kind == "instance" or count is None else count)
+        super().__init__(m, kind, b if kind == "instance" or count is None else count)
         if learnable:
             self.log_length_scale = nn.Parameter(torch.tensor(scales, dtype=torch.get_default_dtype()).log())
         elif count is not None:  # fixed per-coordinate scales: float64, so .to(float64) loses nothing
@@ -459,11 +434,9 @@ NUMERICAL_KERNELS = (
 
 
 @register("interdependence", "numerical_kernel", aliases=["numerical_kernel_based_interdependence"])
-class NumericalKernelInterdependence(Interdependence):
-    """A numerical kernel chosen by name: ``kernel`` names one of :data:`NUMERICAL_KERNELS` (or is a
-    dict with its options), built with this module's kind and b.
-
-    The reference took a Python callable; a config names a registered kernel instead.
+class NumericalKernelInterdependence(NamedKernelInterdependence):
+    """A numerical kernel chosen by name: ``kernel`` names one of :data:`NUMERICAL_KERNELS` (see
+    :class:`~rpnkit.interdependence._common.NamedKernelInterdependence`).
 
     Args:
         kernel: ``"gaussian_rbf_kernel"``, ``{"name": "polynomial_kernel", "degree": 2}``, ...
@@ -472,30 +445,16 @@ class NumericalKernelInterdependence(Interdependence):
         attribute (..., b, m) -> (..., b, m); instance (..., b, D) -> (..., b, D).
     """
 
+    CHOICES = NUMERICAL_KERNELS
+
     def __init__(
         self, m: int, kind: str = "attribute", kernel: Any = "gaussian_rbf_kernel", b: int | None = None
     ) -> None:
-        kind = check_kind(kind)
-        b = check_b(b)
-        name = spec_name(kernel)
-        cls = get_class("interdependence", name, child_path("kernel")) if isinstance(name, str) else None
-        if cls is None or cls.registry_name not in NUMERICAL_KERNELS:
-            raise ConfigError(
-                f"kernel must name one of {list(NUMERICAL_KERNELS)}, got {kernel!r}", child_path("kernel")
-            )
-        self.b_out = b
-        super().__init__(m, kind=kind, b=b)
-        self.kernel = build("interdependence", child_spec(kernel, "kernel", kind, b), path=child_path("kernel"), m=m)
-
-    def matrix(self, x: Tensor) -> Tensor:
-        return self.kernel.matrix(x)
-
-    def mix(self, x: Tensor, data: Tensor) -> Tensor:
-        return self.kernel.mix(x, data)
+        super().__init__(m, kind, kernel, b)
 
 
 @register("interdependence", "hybrid_kernel", aliases=["custom_hybrid_kernel_interdependence"])
-class HybridKernelInterdependence(Interdependence):
+class HybridKernelInterdependence(SquareInterdependence):
     """Several kernel interdependences combined into one matrix ("custom hybrid" kernel).
 
     ``sum``: A = sum_i A_i; ``product``: A = prod_i A_i (elementwise); ``weighted``:
@@ -541,8 +500,7 @@ class HybridKernelInterdependence(Interdependence):
                     f"weights must be a list of {k} numbers (one per kernel), got {weights!r}", child_path("weights")
                 )
             values = [check_real(w, f"weights[{i}]") for i, w in enumerate(weights)]
-        self.b_out = b
-        super().__init__(m, kind=kind, b=b)
+        super().__init__(m, kind, b)
         self.kernels = nn.ModuleList(
             build("interdependence", child_spec(spec, f"kernels[{i}]", kind, b), path=child_path(f"kernels[{i}]"), m=m)
             for i, spec in enumerate(kernels)

@@ -17,12 +17,10 @@ from typing import Any
 
 from torch import Tensor
 
-from ..base import Interdependence
-from ..errors import ConfigError
 from ..functional import statistics as fs
-from ..registry import build, get_class, register
-from ..validation import check_choice, check_real, child_path
-from ._common import batched, check_b, check_kind, child_spec, spec_name
+from ..registry import register
+from ..validation import check_choice, check_real
+from ._common import NamedKernelInterdependence, SquareInterdependence, batched
 
 __all__ = [
     "StatisticalInterdependence",
@@ -34,14 +32,8 @@ __all__ = [
 ]
 
 
-class StatisticalInterdependence(Interdependence):
+class StatisticalInterdependence(SquareInterdependence):
     """Base of the statistical kernels: subclasses implement ``statistic(X)`` over the columns of X (n, d)."""
-
-    def _setup(self, m: int, kind: str, b: Any) -> None:
-        kind = check_kind(kind)
-        b = check_b(b)
-        self.b_out = b
-        super().__init__(m, kind=kind, b=b)
 
     def statistic(self, X: Tensor) -> Tensor:
         raise NotImplementedError
@@ -74,7 +66,7 @@ class KLDivergenceInterdependence(StatisticalInterdependence):
     ) -> None:
         self.normalization = check_choice(normalization, "normalization", list(fs.KL_NORMALIZATIONS))
         self.eps = check_real(eps, "eps", gt=0.0)
-        self._setup(m, kind, b)
+        super().__init__(m, kind, b)
 
     def statistic(self, X: Tensor) -> Tensor:
         return fs.kl_divergence(X, normalization=self.normalization, eps=self.eps)
@@ -91,9 +83,6 @@ class PearsonCorrelationInterdependence(StatisticalInterdependence):
         attribute (..., b, m) -> (..., b, m); instance (..., b, D) -> (..., b, D).
     """
 
-    def __init__(self, m: int, kind: str = "attribute", b: int | None = None) -> None:
-        self._setup(m, kind, b)
-
     def statistic(self, X: Tensor) -> Tensor:
         return fs.pearson_correlation(X)
 
@@ -108,9 +97,6 @@ class RVCoefficientInterdependence(StatisticalInterdependence):
     Shape:
         attribute (..., b, m) -> (..., b, m); instance (..., b, D) -> (..., b, D).
     """
-
-    def __init__(self, m: int, kind: str = "attribute", b: int | None = None) -> None:
-        self._setup(m, kind, b)
 
     def statistic(self, X: Tensor) -> Tensor:
         return fs.rv_coefficient(X)
@@ -132,7 +118,7 @@ class MutualInformationInterdependence(StatisticalInterdependence):
 
     def __init__(self, m: int, kind: str = "attribute", eps: float = 1e-6, b: int | None = None) -> None:
         self.eps = check_real(eps, "eps", gt=0.0, lt=1.0)
-        self._setup(m, kind, b)
+        super().__init__(m, kind, b)
 
     def statistic(self, X: Tensor) -> Tensor:
         return fs.gaussian_mutual_information(X, eps=self.eps)
@@ -143,11 +129,9 @@ STATISTICAL_KERNELS = ("kl_divergence", "pearson_correlation", "rv_coefficient",
 
 
 @register("interdependence", "statistical_kernel", aliases=["statistical_kernel_based_interdependence"])
-class StatisticalKernelInterdependence(Interdependence):
-    """A statistical kernel chosen by name: ``kernel`` is one of :data:`STATISTICAL_KERNELS` (or a
-    dict with its options), built with this module's kind and b.
-
-    The reference took a Python callable; a config names a registered statistic instead.
+class StatisticalKernelInterdependence(NamedKernelInterdependence):
+    """A statistical kernel chosen by name: ``kernel`` is one of :data:`STATISTICAL_KERNELS` (see
+    :class:`~rpnkit.interdependence._common.NamedKernelInterdependence`).
 
     Args:
         kernel: ``"pearson_correlation"``, ``{"name": "kl_divergence", "normalization": "sum"}``, ...
@@ -156,23 +140,9 @@ class StatisticalKernelInterdependence(Interdependence):
         attribute (..., b, m) -> (..., b, m); instance (..., b, D) -> (..., b, D).
     """
 
+    CHOICES = STATISTICAL_KERNELS
+
     def __init__(
         self, m: int, kind: str = "attribute", kernel: Any = "pearson_correlation", b: int | None = None
     ) -> None:
-        kind = check_kind(kind)
-        b = check_b(b)
-        name = spec_name(kernel)
-        cls = get_class("interdependence", name, child_path("kernel")) if isinstance(name, str) else None
-        if cls is None or cls.registry_name not in STATISTICAL_KERNELS:
-            raise ConfigError(
-                f"kernel must name one of {list(STATISTICAL_KERNELS)}, got {kernel!r}", child_path("kernel")
-            )
-        self.b_out = b
-        super().__init__(m, kind=kind, b=b)
-        self.kernel = build("interdependence", child_spec(kernel, "kernel", kind, b), path=child_path("kernel"), m=m)
-
-    def matrix(self, x: Tensor) -> Tensor:
-        return self.kernel.matrix(x)
-
-    def mix(self, x: Tensor, data: Tensor) -> Tensor:
-        return self.kernel.mix(x, data)
+        super().__init__(m, kind, kernel, b)

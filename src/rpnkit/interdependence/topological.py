@@ -72,10 +72,18 @@ def _check_normalization(value: Any) -> str:
     return "none" if value is None else check_choice(value, "normalization", list(NORMALIZATIONS))
 
 
-def _hop_coefficients(hops: int, cumulative: bool, include_identity: bool) -> list[float]:
-    if cumulative:
-        return [1.0 if include_identity else 0.0] + [1.0] * hops
-    return [0.0] * hops + [1.0]
+class _Hops:
+    """The multi-hop series: M = A^h, or the cumulative ``sum_{k=k0}^{h} A^k`` (k0 = 0 with the identity, else 1)."""
+
+    def _init_hops(self, hops: Any, cumulative: Any, include_identity: Any) -> None:
+        self.hops = check_int(hops, "hops", minimum=0)
+        self.cumulative = check_bool(cumulative, "cumulative")
+        self.include_identity = check_bool(include_identity, "include_identity")
+
+    def _coefficients(self) -> list[float]:
+        if self.cumulative:
+            return [1.0 if self.include_identity else 0.0] + [1.0] * self.hops
+        return [0.0] * self.hops + [1.0]
 
 
 class TopologicalInterdependence(Interdependence):
@@ -277,7 +285,7 @@ class ChainInterdependence(_ChainBase):
 
 
 @register("interdependence", "multihop_chain", aliases=["multihop_chain_interdependence"])
-class MultihopChainInterdependence(_ChainBase):
+class MultihopChainInterdependence(_Hops, _ChainBase):
     """Multi-hop chain: M = A^h, or the cumulative ``sum_{k=k0}^{h} A^k`` (k0 = 0 with the identity, else 1).
 
     A is the (normalised) chain of :class:`ChainInterdependence`; M is applied by Horner's rule with h
@@ -308,13 +316,8 @@ class MultihopChainInterdependence(_ChainBase):
         normalization: str = "none",
         b: int | None = None,
     ) -> None:
-        self.hops = check_int(hops, "hops", minimum=0)
-        self.cumulative = check_bool(cumulative, "cumulative")
-        self.include_identity = check_bool(include_identity, "include_identity")
+        self._init_hops(hops, cumulative, include_identity)
         self._init_chain(m, kind, length, bidirectional, self_dependence, self_scaling, normalization, b)
-
-    def _coefficients(self) -> list[float]:
-        return _hop_coefficients(self.hops, self.cumulative, self.include_identity)
 
 
 def _check_terms(terms: Any) -> int | None:
@@ -325,20 +328,14 @@ def _solve_error(err: Exception) -> ConfigError:
     return ConfigError(f"I - alpha A is singular ({err}); use a smaller alpha", child_path("alpha") or "alpha")
 
 
-@register("interdependence", "inverse_approx_multihop_chain", aliases=["inverse_approx_multihop_chain_interdependence"])
-class InverseApproxMultihopChainInterdependence(_ChainBase):
-    """All-hop chain: M = (I - alpha A)^-1 = sum_k (alpha A)^k.
-
-    ``terms: null`` is the exact inverse (dense (L, L), computed once per device/dtype); ``terms: K``
-    the truncated series with K sparse products (exact for the directed chain without self-dependence
-    when K >= L - 1: the upper-triangular matrix of alpha powers). The series converges when the
-    spectral radius of alpha A is below 1 (a bidirectional chain: alpha < 1/2 is enough). Self
-    dependence is off by default (with it, I - A is singular at alpha = 1); the reference ignored it.
+class _SeriesChain(_ChainBase):
+    """A matrix function of the chain, ``sum_k c_k (alpha A)^k``: subclasses give ``_coefficients`` and ``_exact``.
 
     Args:
-        alpha: the hop decay.
-        terms: None (exact) or K >= 0.
-        (others as :class:`ChainInterdependence`)
+        alpha: the scale of A.
+        terms: None for the exact matrix function (dense (L, L), computed once per device/dtype), or K
+            >= 0 for the series truncated after K sparse products.
+        (others as :class:`ChainInterdependence`; self dependence is off by default)
 
     Shape:
         instance (..., b, D) -> (..., b, D); attribute (..., b, m) -> (..., b, m).
@@ -360,6 +357,18 @@ class InverseApproxMultihopChainInterdependence(_ChainBase):
         self.alpha = check_real(alpha, "alpha")
         self.terms = _check_terms(terms)
         self._init_chain(m, kind, length, bidirectional, self_dependence, self_scaling, normalization, b)
+
+
+@register("interdependence", "inverse_approx_multihop_chain", aliases=["inverse_approx_multihop_chain_interdependence"])
+class InverseApproxMultihopChainInterdependence(_SeriesChain):
+    """All-hop chain: M = (I - alpha A)^-1 = sum_k (alpha A)^k (arguments and shapes: see the base ``_SeriesChain``).
+
+    ``terms: null`` is the exact inverse; ``terms: K`` the truncated series (exact for the directed
+    chain without self-dependence when K >= L - 1: the upper-triangular matrix of alpha powers). The
+    series converges when the spectral radius of alpha A is below 1 (a bidirectional chain: alpha < 1/2
+    is enough). Self dependence is off by default (with it, I - A is singular at alpha = 1); the
+    reference ignored it.
+    """
 
     def _coefficients(self) -> list[float]:
         return [self.alpha**i for i in range(self.terms + 1)]
@@ -378,38 +387,14 @@ class InverseApproxMultihopChainInterdependence(_ChainBase):
     "exponential_approx_multihop_chain",
     aliases=["exponential_approx_multihop_chain_interdependence"],
 )
-class ExponentialApproxMultihopChainInterdependence(_ChainBase):
+class ExponentialApproxMultihopChainInterdependence(_SeriesChain):
     """Exponential (heat-kernel) chain: M = exp(alpha A) = sum_k (alpha A)^k / k!.
 
-    ``terms: null`` is ``torch.linalg.matrix_exp`` (dense, computed once per device/dtype; the
-    reference stored this dense result as a sparse matrix); ``terms: K`` the truncated Taylor series
-    with K sparse products.
+    Arguments and shapes: see the base ``_SeriesChain``.
 
-    Args:
-        alpha: the scale.
-        terms: None (exact) or K >= 0.
-        (others as :class:`ChainInterdependence`)
-
-    Shape:
-        instance (..., b, D) -> (..., b, D); attribute (..., b, m) -> (..., b, m).
+    ``terms: null`` is ``torch.linalg.matrix_exp`` (the reference stored this dense result as a sparse
+    matrix); ``terms: K`` the truncated Taylor series.
     """
-
-    def __init__(
-        self,
-        m: int,
-        kind: str = "instance",
-        length: int | None = None,
-        alpha: float = 1.0,
-        terms: int | None = None,
-        bidirectional: bool = False,
-        self_dependence: bool = False,
-        self_scaling: float = 1.0,
-        normalization: str = "none",
-        b: int | None = None,
-    ) -> None:
-        self.alpha = check_real(alpha, "alpha")
-        self.terms = _check_terms(terms)
-        self._init_chain(m, kind, length, bidirectional, self_dependence, self_scaling, normalization, b)
 
     def _coefficients(self) -> list[float]:
         return [self.alpha**i / math.factorial(i) for i in range(self.terms + 1)]
@@ -669,7 +654,7 @@ class GraphInterdependence(_GraphBase):
 
 
 @register("interdependence", "multihop_graph", aliases=["multihop_graph_interdependence"])
-class MultihopGraphInterdependence(_GraphBase):
+class MultihopGraphInterdependence(_Hops, _GraphBase):
     """Multi-hop graph: M = A^h, or the cumulative ``sum_{k=k0}^{h} A^k`` (k0 = 0 with the identity, else 1).
 
     A is the normalised adjacency of :class:`GraphInterdependence`; M is applied by Horner's rule with h
@@ -699,13 +684,8 @@ class MultihopGraphInterdependence(_GraphBase):
         normalization: str = "none",
         b: int | None = None,
     ) -> None:
-        self.hops = check_int(hops, "hops", minimum=0)
-        self.cumulative = check_bool(cumulative, "cumulative")
-        self.include_identity = check_bool(include_identity, "include_identity")
+        self._init_hops(hops, cumulative, include_identity)
         self._init_graph(m, kind, adjacency, num_nodes, directed, self_dependence, normalization, b)
-
-    def _coefficients(self) -> list[float]:
-        return _hop_coefficients(self.hops, self.cumulative, self.include_identity)
 
 
 @register("interdependence", "pagerank", aliases=["pagerank_multihop_graph_interdependence"])

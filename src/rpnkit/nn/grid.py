@@ -305,8 +305,41 @@ def _per_value_expansion(spec: Any) -> Transformation | None:
     return module
 
 
+class _GridBase(Component):
+    """What the grid heads share: the plan of the grid and its patches (``_plan``, set by the subclass),
+    the grid properties and the output processing."""
+
+    @property
+    def in_grid(self) -> tuple[int, int, int, int]:
+        return (self._plan.channels, *self._plan.grid)
+
+    @property
+    def output_grid(self) -> tuple[int, int, int, int]:
+        return (self.n // self._plan.num_patches, *self._plan.centres)
+
+    @property
+    def patch_size(self) -> int:
+        return self._plan.patch_size
+
+    @property
+    def num_patches(self) -> int:
+        return self._plan.num_patches
+
+    def _output(self, y: Tensor) -> Tensor:
+        """y after the output processing."""
+        return y if self.output_processing is None else self.output_processing(y)
+
+    def to_config(self) -> dict[str, Any]:
+        config = super().to_config()
+        if self.output_processing is None:
+            config.pop("output_processing", None)
+        else:
+            config["output_processing"] = processing_config(self.output_processing)
+        return config
+
+
 @register("head", "grid", aliases=["grid_interdependence_head", "convolution"])
-class GridHead(Component):
+class GridHead(_GridBase):
     """A convolution as an RPN head: one kernel shared by the patches of a channel-major grid.
 
     For every patch p (centre on the stride, cells at the patch's offsets, see the module docstring)::
@@ -450,22 +483,6 @@ class GridHead(Component):
         return plan.shape(check_int(out_channels, "out_channels"))
 
     @property
-    def in_grid(self) -> tuple[int, int, int, int]:
-        return (self.in_channels, *self._plan.grid)
-
-    @property
-    def output_grid(self) -> tuple[int, int, int, int]:
-        return (self.out_channels, *self._plan.centres)
-
-    @property
-    def patch_size(self) -> int:
-        return self._plan.patch_size
-
-    @property
-    def num_patches(self) -> int:
-        return self._plan.num_patches
-
-    @property
     def D(self) -> int:
         """Width of the (never built) patch features kappa_xi(x): C_in D_kappa ps P."""
         return self.reconciliation.D
@@ -503,9 +520,7 @@ class GridHead(Component):
         y = plan.crop(y).reshape(*lead, self.n)
         if not self.remainder.is_zero:
             y = y + self.remainder(x)
-        if self.output_processing is not None:
-            y = self.output_processing(y)
-        return y
+        return self._output(y)
 
     def extra_repr(self) -> str:
         return (
@@ -514,17 +529,11 @@ class GridHead(Component):
         )
 
     def to_config(self) -> dict[str, Any]:
-        config = super().to_config()
-        if self.output_processing is None:
-            config.pop("output_processing", None)
-        else:
-            config["output_processing"] = processing_config(self.output_processing)
-        config["remainder"] = to_plain(self.remainder)
-        return config
+        return {**super().to_config(), "remainder": to_plain(self.remainder)}
 
 
 @register("head", "grid_compression", aliases=["grid_compression_head", "pooling"])
-class GridCompressionHead(Component):
+class GridCompressionHead(_GridBase):
     """Patch pooling as an RPN head: kappa = max, min or mean over the patches of every channel; no psi.
 
     g(x)_{c, p} = phi({x_c[centre_p + o] : o in the patch, inside the grid}), phi in {max, min, mean};
@@ -629,22 +638,6 @@ class GridCompressionHead(Component):
         return plan.shape(plan.channels)
 
     @property
-    def output_grid(self) -> tuple[int, int, int, int]:
-        return (self.channels, *self._plan.centres)
-
-    @property
-    def in_grid(self) -> tuple[int, int, int, int]:
-        return (self.channels, *self._plan.grid)
-
-    @property
-    def patch_size(self) -> int:
-        return self._plan.patch_size
-
-    @property
-    def num_patches(self) -> int:
-        return self._plan.num_patches
-
-    @property
     def D(self) -> int:
         return self.n
 
@@ -704,24 +697,13 @@ class GridCompressionHead(Component):
                         pads += [p, p]
                     ready = F.pad(ready, pads) if any(pads) else ready
                     y = plan.crop(_OPS[axes][1](ready, kernel, stride)) * (self._cells * self.inv_count.to(ready.dtype))
-        y = y.reshape(*lead, self.n)
-        if self.output_processing is not None:
-            y = self.output_processing(y)
-        return y
+        return self._output(y.reshape(*lead, self.n))
 
     def extra_repr(self) -> str:
         return (
             f"m={self.m}, n={self.n}, metric={self.metric!r}, in_grid={self.in_grid}, "
             f"output_grid={self.output_grid}, patch={self._plan.patch!r}, strides={self._plan.strides}"
         )
-
-    def to_config(self) -> dict[str, Any]:
-        config = super().to_config()
-        if self.output_processing is None:
-            config.pop("output_processing", None)
-        else:
-            config["output_processing"] = processing_config(self.output_processing)
-        return config
 
 
 def _boxes(cells: Tensor) -> list[tuple[tuple[int, int], ...]]:

@@ -1,42 +1,12 @@
 """Parameter reconciliation functions psi: l learnable numbers -> W in R^{n x D}, applied structurally."""
 
 from ..base import Reconciliation
-from .basic import (
-    ConstantEyeReconciliation,
-    ConstantReconciliation,
-    DuplicatedDiagonalPadding,
-    DuplicatedPadding,
-    IdentityReconciliation,
-    Masking,
-    OneReconciliation,
-    ZeroReconciliation,
-)
-from .blockwise import BlockwiseDualLPHM, BlockwiseHM, BlockwiseKronecker, BlockwiseLPHM, SharedKernel
-from .kronecker import HM, LPHM, DualLPHM, Kronecker
-from .lowrank import LowRank
-from .random import Hypernet, RandomMatrixAdaption, RandomMatrixHypernet
+from . import basic, blockwise, kronecker, lowrank, random
+from .basic import *  # noqa: F403
+from .blockwise import *  # noqa: F403
+from .kronecker import *  # noqa: F403
+from .lowrank import *  # noqa: F403
+from .random import *  # noqa: F403
 
-__all__ = [
-    "Reconciliation",
-    "IdentityReconciliation",
-    "ConstantReconciliation",
-    "ZeroReconciliation",
-    "OneReconciliation",
-    "ConstantEyeReconciliation",
-    "Masking",
-    "DuplicatedPadding",
-    "DuplicatedDiagonalPadding",
-    "LowRank",
-    "Kronecker",
-    "HM",
-    "LPHM",
-    "DualLPHM",
-    "RandomMatrixAdaption",
-    "RandomMatrixHypernet",
-    "Hypernet",
-    "BlockwiseKronecker",
-    "BlockwiseHM",
-    "BlockwiseLPHM",
-    "BlockwiseDualLPHM",
-    "SharedKernel",
-]
+# each family module lists its public names once, in its own __all__
+__all__ = ["Reconciliation", *basic.__all__, *blockwise.__all__, *kronecker.__all__, *lowrank.__all__, *random.__all__]

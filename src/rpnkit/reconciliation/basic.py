@@ -23,8 +23,6 @@ __all__ = [
     "Masking",
     "DuplicatedPadding",
     "DuplicatedDiagonalPadding",
-    "check_factor",
-    "seeded_generator",
 ]
 
 

@@ -20,7 +20,7 @@ from ..functional.reconciliation import scaled_lowrank_matvec
 from ..registry import register
 from .basic import seeded_generator
 
-__all__ = ["RandomMatrixAdaption", "RandomMatrixHypernet", "Hypernet", "SIGMOID_SECOND_MOMENT"]
+__all__ = ["RandomMatrixAdaption", "RandomMatrixHypernet", "Hypernet"]
 
 #: E[sigmoid(g)**2] for g ~ N(0, 1), used to scale hypernetwork outputs at initialisation.
 SIGMOID_SECOND_MOMENT = 0.2933790358580929

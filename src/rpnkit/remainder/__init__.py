@@ -1,23 +1,8 @@
 """Remainder functions pi: R^m -> R^n, the residual path of the RPN equation."""
 
 from ..base import Remainder
-from .basic import (
-    ConstantRemainder,
-    IdentityRemainder,
-    LinearRemainder,
-    NonlinearRemainder,
-    OneRemainder,
-    SkipRemainder,
-    ZeroRemainder,
-)
+from . import basic
+from .basic import *  # noqa: F403
 
-__all__ = [
-    "Remainder",
-    "ZeroRemainder",
-    "ConstantRemainder",
-    "OneRemainder",
-    "IdentityRemainder",
-    "LinearRemainder",
-    "NonlinearRemainder",
-    "SkipRemainder",
-]
+# each family module lists its public names once, in its own __all__
+__all__ = ["Remainder", *basic.__all__]

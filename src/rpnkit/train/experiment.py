@@ -24,7 +24,9 @@ from ..config.io import dump_yaml, write_text_atomic
 from ..config.model import build_model
 from ..config.optim import check_loss
 from ..config.overrides import apply_overrides, parse_override
+from ..data.base import GraphDataset
 from ..errors import ConfigError
+from ..interdependence import attach_graph
 from ..io import load as load_model
 from . import metrics as M
 from .callbacks import CallbackLike
@@ -73,9 +75,16 @@ def _prepare(exp: dict[str, Any], quiet: bool, log: Callable[[str], None]) -> tu
     exp["model"] = fill_dims(exp["model"], data)
     seed_everything(t["seed"])
     model = build_model(exp["model"], path="model")
+    _attach_data_graph(model, data)
     if not quiet:
         log(data.describe())
     return data, model
+
+
+def _attach_data_graph(model: nn.Module, data: Any) -> None:
+    """Give a graph dataset's edges to the model's graph interdependences declared ``adjacency: data``."""
+    if isinstance(data, GraphDataset):
+        attach_graph(model, data.edge_index, int(data.x.shape[0]))
 
 
 def _trainer(
@@ -212,5 +221,6 @@ def evaluate_run(
         raise ConfigError(f"{str(folder)!r} does not exist (the run saved no {checkpoint} checkpoint yet)")
     data = load_data(exp)
     model = load_model(folder)
+    _attach_data_graph(model, data)
     trainer = _trainer(exp, model, None, True, print)
     return trainer.evaluate(data, split)
