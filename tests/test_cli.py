@@ -88,7 +88,7 @@ def test_config_errors_exit_2_with_one_line(tmp_path, iris_config, capsys):
             ["train", str(iris_config), "--set", "train.optimzer.lr=1"],
             "train.optimzer: unknown key 'optimzer'; did you mean 'optimizer'?",
         ),
-        (["train", str(iris_config), "--set", "model.dims[1]=0"], "model.dims[1]: widths must be positive ints"),
+        (["train", str(iris_config), "--set", "model.dims[1]=0"], "model.dims[1]: widths must be an int >= 1, got 0"),
         (["train", str(iris_config), "--set", "train.batch_size=zero"], "train.batch_size: expected an int >= 1"),
         (["train", str(tmp_path / "missing.yaml")], "is neither a file nor an embedded experiment"),
         (["train", "defualt"], "did you mean the embedded 'default'?"),

@@ -23,6 +23,9 @@ import ctypes
 import ctypes.util
 import sys
 
+from .errors import ConfigError
+from .validation import check_int
+
 __all__ = ["tune_cpu_allocator"]
 
 # mallopt parameter numbers from glibc's <malloc.h>
@@ -70,10 +73,9 @@ def tune_cpu_allocator(
         >>> applied = rk.runtime.tune_cpu_allocator()  # True on Linux with glibc
     """
     for name, value in (("mmap_threshold", mmap_threshold), ("trim_threshold", trim_threshold), ("top_pad", top_pad)):
-        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**31:
-            raise ValueError(f"{name} must be an int in [0, 2**31) bytes, got {value!r}")
+        check_int(value, name, 0, 2**31 - 1, describe="an int in [0, 2**31) bytes", path="")
     if mmap_threshold > _MAX_MMAP_THRESHOLD:
-        raise ValueError(
+        raise ConfigError(
             f"mmap_threshold must be at most {_MAX_MMAP_THRESHOLD} bytes (glibc's cap), got {mmap_threshold}"
         )
     libc = _glibc()

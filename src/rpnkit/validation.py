@@ -154,6 +154,7 @@ def check_int(
     allow_none: bool = False,
     path: str | None = None,
     note: str = "",
+    describe: str | None = None,
 ) -> Any:
     """An int in [minimum, maximum] (``bool`` is rejected; None only with ``allow_none``).
 
@@ -164,12 +165,16 @@ def check_int(
         allow_none: accept None (and say ``or null`` in the message).
         path: the config path to report; default: the current build path plus ``name``.
         note: text after the range, e.g. ``" (without repetition)"``.
+        describe: the requirement in words when the bounds alone do not say it well
+            (``"an int in [0, 2**31) bytes"``).
     """
     if value is None and allow_none:
         return None
     ok = _is_int(value) and (minimum is None or value >= minimum) and (maximum is None or value <= maximum)
     if not ok:
-        if maximum is not None:
+        if describe is not None:
+            requirement = describe
+        elif maximum is not None:
             requirement = f"an int in [{minimum}, {maximum}]"
         elif minimum is not None:
             requirement = f"an int >= {minimum}"

@@ -11,6 +11,7 @@ from ..base import positive_int
 from ..component import Component, check_last_dim
 from ..errors import ConfigError
 from ..registry import build, child_path, register
+from ..validation import check_int
 from .layer import Layer
 
 __all__ = ["RPN"]
@@ -65,8 +66,7 @@ class RPN(Component):
                     f"dims needs at least two widths [input, ..., output], got {dims}", child_path("dims")
                 )
             for i, d in enumerate(dims):
-                if isinstance(d, bool) or not isinstance(d, int) or d < 1:
-                    raise ConfigError(f"widths must be positive ints, got {d!r}", child_path("dims") + f"[{i}]")
+                check_int(d, "widths", 1, path=child_path(f"dims[{i}]"))
             count = len(dims) - 1
             if depth is not None and depth != count:
                 raise ConfigError(f"depth={depth} but dims {dims} define {count} layers", child_path("depth"))
