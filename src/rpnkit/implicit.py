@@ -149,22 +149,31 @@ def _flat_apply(fn: Callable, u: Tensor, weight: Tensor, blocks: list[tuple[int,
     return fn(u.reshape(-1, u.shape[-1]), weight, blocks).reshape(*lead, rows)
 
 
+def _sum_over_blocks(weight: Tensor, dim: int, layout: list[Block], bases: list[Tensor], apply: Callable) -> Tensor:
+    """sum over blocks of ``apply(weight's part for the block, block, its base)``.
+
+    The weight is cut with ``split`` (not slicing): its backward concatenates the blocks' gradients
+    instead of zero-filling a full-size gradient per block.
+    """
+    out = None
+    for block, part_w in zip(layout, weight.split([b.width for b in layout], dim=dim)):
+        part = apply(part_w, block, bases[block.base])
+        out = part if out is None else out + part
+    return out
+
+
+def _apply_transposed(part_w: Tensor, block: Block, base: Tensor) -> Tensor:
+    if block.kind == "power":
+        return power_contract_t(part_w, base, block.degree)
+    return apply_block(part_w.T, block, base)
+
+
 def transposed_product(weight_t: Tensor, layout: list[Block], bases: list[Tensor]) -> Tensor:
     """``kappa(x) @ weight_t`` for a (D, rows) weight (a low-rank factor), block by block, no copies."""
     blocks = _taylor_blocks(layout)
     if blocks is not None:
         return _flat_apply(taylor_linear_t, bases[0], weight_t, blocks, weight_t.shape[1])
-    out = None
-    # split (not slicing): its backward concatenates the blocks' gradients instead of zero-filling
-    # a full-size gradient per block
-    for block, part_w in zip(layout, weight_t.split([b.width for b in layout], dim=0)):
-        base = bases[block.base]
-        if block.kind == "power":
-            part = power_contract_t(part_w, base, block.degree)
-        else:
-            part = apply_block(part_w.T, block, base)
-        out = part if out is None else out + part
-    return out
+    return _sum_over_blocks(weight_t, 0, layout, bases, _apply_transposed)
 
 
 def dense_product(weight: Tensor, layout: list[Block], bases: list[Tensor]) -> Tensor:
@@ -172,8 +181,4 @@ def dense_product(weight: Tensor, layout: list[Block], bases: list[Tensor]) -> T
     blocks = _taylor_blocks(layout)
     if blocks is not None:
         return _flat_apply(taylor_linear, bases[0], weight, blocks, weight.shape[0])
-    out = None
-    for block, part_w in zip(layout, weight.split([b.width for b in layout], dim=1)):
-        part = apply_block(part_w, block, bases[block.base])
-        out = part if out is None else out + part
-    return out
+    return _sum_over_blocks(weight, 1, layout, bases, apply_block)

@@ -54,11 +54,17 @@ def read_imdb(root: str | os.PathLike, split: str = "train") -> tuple[list[str],
     return texts, np.asarray(labels, dtype=np.int64)
 
 
+def _split_file(root: str | os.PathLike, folder: str, filename: str, name: str) -> Path:
+    """``root``'s ``folder/filename`` (the folder found by :func:`_folder`), or a ConfigError naming it."""
+    path = _folder(Path(root), folder) / filename
+    if not path.is_file():
+        raise ConfigError(f"{name}: {str(path)!r} not found (expected {folder}/{filename})", "root")
+    return path
+
+
 def read_sst2(root: str | os.PathLike, split: str = "train") -> tuple[list[str], np.ndarray]:
     """Sentences and labels of GLUE's ``SST-2/<split>.tsv`` (``sentence<TAB>label`` with a header)."""
-    path = _folder(Path(root), "SST-2") / f"{split}.tsv"
-    if not path.is_file():
-        raise ConfigError(f"sst2: {str(path)!r} not found (expected SST-2/{split}.tsv)", "root")
+    path = _split_file(root, "SST-2", f"{split}.tsv", "sst2")
     texts, labels = [], []
     with open(path, encoding="utf-8", newline="") as handle:
         reader = csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)
@@ -76,9 +82,7 @@ def read_sst2(root: str | os.PathLike, split: str = "train") -> tuple[list[str],
 
 def read_ag_news(root: str | os.PathLike, split: str = "train") -> tuple[list[str], np.ndarray]:
     """Title + description and labels (class 1..4 -> 0..3) of ``ag_news_csv/<split>.csv``."""
-    path = _folder(Path(root), "ag_news_csv") / f"{split}.csv"
-    if not path.is_file():
-        raise ConfigError(f"ag_news: {str(path)!r} not found (expected ag_news_csv/{split}.csv)", "root")
+    path = _split_file(root, "ag_news_csv", f"{split}.csv", "ag_news")
     texts, labels = [], []
     with open(path, encoding="utf-8", newline="") as handle:
         for row in csv.reader(handle):

@@ -78,24 +78,6 @@ class InverseQuadraticRBF(GaussianRBF):
         (..., m) -> (..., m*K)
     """
 
-    def __init__(
-        self,
-        m: int,
-        base_range: Sequence[float] = (-1.0, 1.0),
-        num_interval: int = 10,
-        epsilon: float = 1.0,
-        preprocess: Any = None,
-        postprocess: Any = None,
-    ) -> None:
-        super().__init__(
-            m,
-            base_range=base_range,
-            num_interval=num_interval,
-            epsilon=epsilon,
-            preprocess=preprocess,
-            postprocess=postprocess,
-        )
-
     def transform(self, x: Tensor) -> Tensor:
         diff = (x.unsqueeze(-1) - self.centers.to(x.dtype)).mul_(self.epsilon)
         return (diff * diff).add_(1).reciprocal_().flatten(-2)

@@ -84,6 +84,19 @@ class Composite(Transformation):
         """D from the children's widths."""
         raise NotImplementedError
 
+    def fit(self, X: Tensor) -> Composite:
+        """Fit each child that has ``fit`` on what it sees: the (pre-processed) X, or with ``CHAIN`` the
+        output of the children before it."""
+        with torch.no_grad():
+            if self.preprocess is not None:
+                X = self.preprocess(X)
+            for child in self.functions:
+                if hasattr(child, "fit"):
+                    child.fit(X)
+                if self.CHAIN:
+                    X = child(X)
+        return self
+
     def to_config(self) -> dict[str, Any]:
         config = super().to_config()
         config["functions"] = [child_config(child, self.CHILD_KINDS) for child in self.functions]
@@ -105,17 +118,6 @@ class NestedComposite(Composite):
         for child in self.functions:
             x = child(x)
         return x
-
-    def fit(self, X: Tensor) -> NestedComposite:
-        """Fit each child that has ``fit`` on the (pre-processed) output of the children before it."""
-        with torch.no_grad():
-            if self.preprocess is not None:
-                X = self.preprocess(X)
-            for child in self.functions:
-                if hasattr(child, "fit"):
-                    child.fit(X)
-                X = child(X)
-        return self
 
     # implicit path: kappa_k's blocks, with bases computed from kappa_{k-1}(...kappa_1(x))
 
@@ -139,16 +141,6 @@ class ExtendedComposite(Composite):
     def transform(self, x: Tensor) -> Tensor:
         outputs = [child(x) for child in self.functions]
         return outputs[0] if len(outputs) == 1 else torch.cat(outputs, dim=-1)
-
-    def fit(self, X: Tensor) -> ExtendedComposite:
-        """Fit each child that has ``fit`` on the (pre-processed) X."""
-        with torch.no_grad():
-            if self.preprocess is not None:
-                X = self.preprocess(X)
-            for child in self.functions:
-                if hasattr(child, "fit"):
-                    child.fit(X)
-        return self
 
     # implicit path: the children's blocks one after another; a child without a layout is one dense
     # block whose base is the child's output

@@ -209,8 +209,23 @@ class Masking(Reconciliation):
         return super().extra_repr() + f", p={self.p}, fixed_mask={self.fixed_mask}"
 
 
+class _Padding(Reconciliation):
+    """W = M (x) B with a fixed p x q pattern M and one learned B in R^{s x t}, s = n/p, t = D/q; l = s*t."""
+
+    def __init__(self, n: int, D: int, p: int = 2, q: int | None = None, bias: bool = False, gain: float = 1.0) -> None:
+        super().__init__(n, D, bias=bias, gain=gain)
+        self.p = check_factor(p, "p", self.n, "n")
+        self.q = check_factor(p if q is None else q, "q", self.D, "D")
+        self.s, self.t = self.n // self.p, self.D // self.q
+        self.B = nn.Parameter(torch.empty(self.s, self.t))
+        self.reset_parameters()
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + f", p={self.p}, q={self.q}"
+
+
 @register("reconciliation", "duplicated_padding", aliases=["duplicated_padding_reconciliation"])
-class DuplicatedPadding(Reconciliation):
+class DuplicatedPadding(_Padding):
     """W = 1_{p x q} (x) B with B in R^{s x t}, s = n/p, t = D/q: B tiled p x q times; l = s*t.
 
     Applied as: sum the q column blocks of z, multiply by B, repeat the result p times. (The reference
@@ -225,14 +240,6 @@ class DuplicatedPadding(Reconciliation):
         q: column repetitions (divides D); defaults to p.
     """
 
-    def __init__(self, n: int, D: int, p: int = 2, q: int | None = None, bias: bool = False, gain: float = 1.0) -> None:
-        super().__init__(n, D, bias=bias, gain=gain)
-        self.p = check_factor(p, "p", self.n, "n")
-        self.q = check_factor(p if q is None else q, "q", self.D, "D")
-        self.s, self.t = self.n // self.p, self.D // self.q
-        self.B = nn.Parameter(torch.empty(self.s, self.t))
-        self.reset_parameters()
-
     def reset_parameters(self) -> None:
         super().reset_parameters()
         scaled_orthogonal_(self.B, self._std())
@@ -244,12 +251,9 @@ class DuplicatedPadding(Reconciliation):
     def product(self, z: Tensor) -> Tensor:
         return tiled_matvec(z, self.B, self.p, self.q)
 
-    def extra_repr(self) -> str:
-        return super().extra_repr() + f", p={self.p}, q={self.q}"
-
 
 @register("reconciliation", "duplicated_diagonal_padding", aliases=["duplicated_diagonal_padding_reconciliation"])
-class DuplicatedDiagonalPadding(Reconciliation):
+class DuplicatedDiagonalPadding(_Padding):
     """W = I_{p x q} (x) B with B in R^{s x t}, s = n/p, t = D/q: B repeated on the block diagonal; l = s*t.
 
     I_{p x q} is the rectangular identity, so W is a p x q grid of (s x t) blocks whose block (i, i)
@@ -271,14 +275,6 @@ class DuplicatedDiagonalPadding(Reconciliation):
         q: column blocks (divides D); defaults to p.
     """
 
-    def __init__(self, n: int, D: int, p: int = 2, q: int | None = None, bias: bool = False, gain: float = 1.0) -> None:
-        super().__init__(n, D, bias=bias, gain=gain)
-        self.p = check_factor(p, "p", self.n, "n")
-        self.q = check_factor(p if q is None else q, "q", self.D, "D")
-        self.s, self.t = self.n // self.p, self.D // self.q
-        self.B = nn.Parameter(torch.empty(self.s, self.t))
-        self.reset_parameters()
-
     def reset_parameters(self) -> None:
         super().reset_parameters()
         scaled_orthogonal_(self.B, self.gain / self.t**0.5)
@@ -289,6 +285,3 @@ class DuplicatedDiagonalPadding(Reconciliation):
 
     def product(self, z: Tensor) -> Tensor:
         return block_diagonal_matvec(z, self.B, self.p, self.q)
-
-    def extra_repr(self) -> str:
-        return super().extra_repr() + f", p={self.p}, q={self.q}"
