@@ -206,7 +206,8 @@ def main() -> None:
 
     # memory
     saved = largest_saved(lambda: head(torch.randn(N, w)))
-    ops = list(head._csr.values())
+    op = head.instance_interdependence.operator(N, "cpu", torch.float32)
+    ops = [(op.AT, op.A)]
     op_bytes = sum(
         m.values().numel() * m.values().element_size() + m.col_indices().numel() * 8 + m.crow_indices().numel() * 8
         for pair in ops

@@ -451,3 +451,40 @@ def test_gradcheck_topology_and_attention():
     torch.autograd.gradcheck(lambda q, k, w: fa.bilinear_scores(q, k, w, scale=True), (Q, K, W))
     mask = torch.tensor([[True, False, True, True, False]] * 3 + [[False] * 5])
     torch.autograd.gradcheck(lambda q, k: fa.masked_softmax(fa.bilinear_scores(q, k), mask), (Q, K))
+
+
+# ------------------------------------------------------------------ cached-transpose CSR products
+
+
+def test_transpose_csr_and_rectangular_csr_mix():
+    gen = torch.Generator().manual_seed(0)
+    dense = torch.rand(4, 6, generator=gen, dtype=D64) * (torch.rand(4, 6, generator=gen, dtype=D64) > 0.5)
+    for A in (dense.to_sparse(), dense.to_sparse_csr()):
+        T = ft.transpose_csr(A)
+        assert T.layout == torch.sparse_csr and T.shape == (6, 4)
+        torch.testing.assert_close(T.to_dense(), dense.T)
+    MT, M = dense.to_sparse_csr(), ft.transpose_csr(dense)  # MT (4, 6) @ Z (6, k)
+    z = torch.randn(6, 3, dtype=D64, requires_grad=True)
+    torch.testing.assert_close(ft.csr_mix(MT, M, z), dense @ z)
+    assert torch.autograd.gradcheck(lambda t: ft.csr_mix(MT, M, t), (z,))
+    with pytest.raises(ShapeError, match=r"csr_mix: expected MT \(n', n\), M \(n, n'\) and Z \(n, k\)"):
+        ft.csr_mix(MT, M, torch.randn(4, 3, dtype=D64))
+    with pytest.raises(ShapeError, match="csr_mix: expected a square matrix"):
+        ft.csr_mix(MT, M, z, [1.0, 2.0])
+
+
+@pytest.mark.parametrize("coefficients", [None, [0.0, 1.0], [1.0, 0.5, 0.25]])
+def test_mix_operator_applies_m_transposed(coefficients):
+    A = ft.normalize_adjacency(ft.graph_adjacency(EDGES, dtype=D64, directed=False, self_loops=True), "symmetric")
+    op = ft.mix_operator(A, coefficients)
+    assert op.kind == ("sparse" if coefficients is None else "series")
+    M = A.to_dense() if coefficients is None else ft.matrix_series(A.to_dense(), coefficients)
+    torch.testing.assert_close(op.dense(), M)
+    z = torch.randn(A.shape[0], 2, dtype=D64, requires_grad=True)
+    torch.testing.assert_close(op.apply(z), M.T @ z)
+    assert torch.autograd.gradcheck(op.apply, (z,))
+    exact = ft.mix_operator(A, exact=ft.pagerank(A, 0.2))
+    assert exact.kind == "dense" and exact.A is None
+    torch.testing.assert_close(exact.apply(z), ft.pagerank(A, 0.2).T @ z)
+    dense_in = ft.mix_operator(A.to_dense(), coefficients)  # a dense A is stored sparse too
+    torch.testing.assert_close(dense_in.apply(z), M.T @ z)

@@ -7,11 +7,13 @@ reconciliation; sparse and dense paths agree; bad inputs raise errors naming the
 
 from __future__ import annotations
 
+import itertools
 import pickle
 
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from scipy.spatial.distance import cdist
 from scipy.stats import entropy
 from sklearn.gaussian_process.kernels import RBF
@@ -19,6 +21,7 @@ from sklearn.metrics import pairwise as skp
 
 import rpnkit as rk
 from rpnkit.errors import ConfigError, ShapeError
+from rpnkit.functional import geometric as G
 from rpnkit.interdependence import attach_graph
 
 D64 = torch.float64
@@ -589,3 +592,286 @@ def test_hybrid_attribute_concatenation_and_errors():
         _build({"name": "hybrid", "functions": ["linear_kernel", {"name": "chain", "kind": "instance"}]})
     with pytest.raises(ConfigError, match=r"b: the instance kind of hybrid needs b"):
         _build({"name": "hybrid", "kind": "instance", "functions": ["linear_kernel"]})
+
+
+# ---------------------------------------------------------------------------------------- geometric
+
+
+def _grid_x(b, C, h, w, d=1, seed=0):
+    return _x(b=b, m=C * h * w * d, seed=seed)
+
+
+def _centres(shape, strides):
+    return list(itertools.product(*[range(0, n, s) for n, s in zip(shape, strides)]))
+
+
+def _explicit_patches(x, C, shape, offsets, strides):
+    """The per-patch im2col by loops: column p*C*ps + c*ps + k = channel c at centre p + offset k (0 outside)."""
+    h, w, d = shape
+    grid = x.reshape(x.shape[0], C, h, w, d)
+    cols = []
+    for i, j, k in _centres(shape, strides):
+        for c in range(C):
+            for di, dj, dk in offsets.tolist():
+                a, bb, e = i + di, j + dj, k + dk
+                inside = 0 <= a < h and 0 <= bb < w and 0 <= e < d
+                cols.append(grid[:, c, a, bb, e] if inside else torch.zeros(x.shape[0], dtype=x.dtype))
+    return torch.stack(cols, dim=-1)
+
+
+def _explicit_sums(x, C, shape, offsets, strides):
+    """Sum over each centre's neighbours by loops, channel-major: column c*P + p."""
+    h, w, d = shape
+    grid = x.reshape(x.shape[0], C, h, w, d)
+    out = []
+    for c in range(C):
+        for i, j, k in _centres(shape, strides):
+            total = torch.zeros(x.shape[0], dtype=x.dtype)
+            for di, dj, dk in offsets.tolist():
+                a, bb, e = i + di, j + dj, k + dk
+                if 0 <= a < h and 0 <= bb < w and 0 <= e < d:
+                    total = total + grid[:, c, a, bb, e]
+            out.append(total)
+    return torch.stack(out, dim=-1)
+
+
+@pytest.mark.parametrize(
+    "extents, strides",
+    [
+        ((1, 1, 0, 1, 1, 0), (1, 1)),
+        ((0, 1, 0, 1, 2, 0), (1, 1)),
+        ((1, 1, 0, 1, 1, 0), (2, 3)),
+        ((2, 0, 0, 1, 1, 0), (1, 2)),
+    ],
+)
+def test_cuboid_padding_is_unfold(extents, strides):
+    p_h, p_w, p_d, q_h, q_w, q_d = extents
+    C, h, w = 2, 5, 6
+    x = _grid_x(3, C, h, w)
+    spec = {"name": "cuboid_patch_padding", "h": h, "w": w, "channels": C, "p_h": p_h, "p_w": p_w, "p_d": p_d}
+    spec |= {"p_h_prime": q_h, "p_w_prime": q_w, "p_d_prime": q_d, "cd_h": strides[0], "cd_w": strides[1]}
+    module = _build(spec, m=C * h * w)
+    padded = F.pad(x.view(3, C, h, w), (p_w, q_w, p_h, q_h))
+    cols = F.unfold(padded, (p_h + q_h + 1, p_w + q_w + 1), stride=strides)  # (b, C ps, P)
+    expected = cols.transpose(1, 2).reshape(3, -1)  # per patch: p*C*ps + c*ps + k
+    torch.testing.assert_close(module(x), expected, rtol=0, atol=0)
+    assert module.m_out == expected.shape[1] == module.num_patches * C * module.patch_size
+    _check_mix(module, x)
+
+
+@pytest.mark.parametrize(
+    "spec, offsets, shape",
+    [
+        ({"name": "sphere_patch", "p_r": 1}, G.sphere_offsets(1), (4, 5, 3)),
+        ({"name": "cylinder_patch", "p_r": 1, "p_d": 1, "p_d_prime": 0}, G.cylinder_offsets(1, 1, 0), (4, 5, 3)),
+        (
+            {"name": "geometric", "patch": "cuboid", "p_h": 1, "p_d": 1, "cd_w": 2},
+            G.cuboid_offsets(1, 1, 1, 1, 1, 1),
+            (4, 5, 3),
+        ),
+        ({"name": "geometric", "patch": "sphere", "p_r": 2}, G.sphere_offsets(2), (5, 6, 1)),  # a disk on an image
+    ],
+)
+def test_cylinder_sphere_and_3d_padding_match_explicit_patches(spec, offsets, shape):
+    C = 2
+    x = _grid_x(2, C, *shape)
+    m = C * shape[0] * shape[1] * shape[2]
+    module = _build({**spec, "h": shape[0], "w": shape[1], "d": shape[2], "channels": C}, m=m)
+    expected = _explicit_patches(x, C, shape, offsets, module.strides)
+    torch.testing.assert_close(module(x), expected, rtol=0, atol=0)
+    _check_mix(module, x)
+
+
+@pytest.mark.parametrize(
+    "spec, offsets, shape",
+    [
+        ({"name": "cuboid_patch_aggregation"}, G.cuboid_offsets(1, 1, 0, 1, 1, 0), (4, 5, 1)),
+        (
+            {"name": "cuboid_patch", "mode": "aggregation", "p_h": 2, "p_w": 0, "cd_h": 2},
+            G.cuboid_offsets(2, 0, 0, 2, 0, 0),
+            (5, 4, 1),
+        ),
+        ({"name": "sphere_patch_aggregation", "p_r": 1}, G.sphere_offsets(1), (4, 3, 3)),
+        ({"name": "cylinder_patch_aggregation", "p_r": 1, "p_d_prime": 1}, G.cylinder_offsets(1, 0, 1), (3, 4, 2)),
+        (
+            {"name": "geometric", "patch": "cylinder", "mode": "aggregation", "packing": "sparse_square"},
+            G.cylinder_offsets(1, 0, 0),
+            (5, 5, 1),
+        ),
+    ],
+)
+def test_aggregation_is_the_sum_over_neighbours(spec, offsets, shape):
+    C = 2
+    x = _grid_x(3, C, *shape, seed=1)
+    m = C * shape[0] * shape[1] * shape[2]
+    module = _build({**spec, "h": shape[0], "w": shape[1], "d": shape[2], "channels": C}, m=m)
+    expected = _explicit_sums(x, C, shape, offsets, module.strides)
+    torch.testing.assert_close(module(x), expected)
+    assert module.m_out == C * module.num_patches
+    _check_mix(module, x)
+    xg = x.clone().requires_grad_()
+    (g,) = torch.autograd.grad((module(xg) * expected).sum(), xg)
+    torch.testing.assert_close(g, expected @ module.matrix(x).T)  # backward = the cached transpose product
+
+
+def test_aggregation_with_unit_strides_keeps_the_grid_and_equals_a_box_convolution():
+    C, h, w = 3, 6, 5
+    x = _grid_x(4, C, h, w, seed=2)
+    module = _build({"name": "cuboid_patch", "mode": "aggregation", "h": h, "w": w, "channels": C}, m=C * h * w)
+    assert module.m_out == C * h * w
+    box = torch.ones(1, 1, 3, 3, dtype=D64)
+    expected = F.conv2d(x.view(4 * C, 1, h, w), box, padding=1).view(4, -1)
+    torch.testing.assert_close(module(x), expected)
+    # leading dimensions and the operator cache per dtype
+    x3 = _x(b=4, m=C * h * w, lead=(2,))
+    torch.testing.assert_close(module(x3), torch.stack([module(x3[0]), module(x3[1])]))
+    module(x.float())
+    assert len(module._ops) == 2
+
+
+def test_geometric_infers_a_square_grid_and_names_its_aliases():
+    module = _build("cuboid_patch_based_geometric_interdependence", m=16)
+    assert (module.h, module.w, module.d, module.channels, module.mode) == (4, 4, 1, 1, "padding")
+    assert isinstance(_build("geometric_interdependence", m=9), rk.interdependence.GeometricInterdependence)
+    for shape in ("cuboid", "cylinder", "sphere"):
+        for mode in ("padding", "aggregation"):
+            cls = rk.registry.get_class(I, f"{shape}_patch_{mode}_based_geometric_interdependence")
+            module = _build({"name": f"{shape}_patch_{mode}", "h": 3, "w": 3}, m=9)
+            assert type(module) is cls and module.mode == mode and module.patch == shape
+            assert "mode" not in module.to_config()
+
+
+def test_geometric_errors():
+    too_tall = r"the cuboid patch is 5 cells along h \(p_h \+ p_h_prime \+ 1 = 5\), larger than the grid: .* h = 3"
+    with pytest.raises(ConfigError, match=r"net\.xi\.p_h: " + too_tall):
+        _build({"name": "cuboid_patch", "h": 3, "w": 4, "p_h": 2}, m=12, path="net.xi")
+    with pytest.raises(ConfigError, match=r"p_r: the sphere patch is 5 cells along w .* at most w = 4"):
+        _build({"name": "sphere_patch", "h": 5, "w": 4, "p_r": 2}, m=20)
+    with pytest.raises(ConfigError, match=r"p_d: the cylinder patch is 3 cells along d .* at most d = 2"):
+        _build({"name": "cylinder_patch", "h": 3, "w": 3, "d": 2, "p_d": 1}, m=18)
+    with pytest.raises(ConfigError, match=r"m = 30 must equal channels \* h \* w \* d = 2 \* 3 \* 4 \* 1"):
+        _build({"name": "cuboid_patch", "h": 3, "w": 4, "channels": 2}, m=30)
+    with pytest.raises(ConfigError, match=r"cannot infer a square grid: m=12"):
+        _build("cuboid_patch", m=12)
+    with pytest.raises(ConfigError, match=r"kind: a geometric interdependence is of the attribute kind only"):
+        _build({"name": "geometric", "kind": "instance", "h": 3, "w": 3}, m=9)
+    with pytest.raises(
+        ConfigError,
+        match=r"mode must be one of \['padding', 'aggregation'\], got 'agregation'; did you mean 'aggregation'\?",
+    ):
+        _build({"name": "geometric", "mode": "agregation", "h": 3, "w": 3}, m=9)
+    with pytest.raises(ConfigError, match=r"patch must be one of \['cuboid', 'cylinder', 'sphere'\], got 'cube'"):
+        _build({"name": "geometric", "patch": "cube", "h": 3, "w": 3}, m=9)
+    with pytest.raises(ConfigError, match=r"packing must be one of"):
+        _build({"name": "sphere_patch", "packing": "dense_square", "h": 3, "w": 3}, m=9)
+    with pytest.raises(ConfigError, match=r"cd_h must be an int >= 1, got 0"):
+        _build({"name": "cuboid_patch", "cd_h": 0, "h": 3, "w": 3}, m=9)
+    with pytest.raises(ConfigError, match=r"unknown key 'mode'"):
+        _build({"name": "cuboid_patch_padding", "mode": "aggregation", "h": 3, "w": 3}, m=9)
+    module = _build({"name": "cuboid_patch", "h": 3, "w": 3}, m=9)
+    with pytest.raises(ShapeError, match=r"expected input of shape \(\.\.\., m=9\)"):
+        module(_x(m=8))
+    with pytest.raises(ConfigError, match=r"cell_operator applies to the aggregation mode"):
+        module.cell_operator()
+
+
+# -------------------------------------------------------------------------------- parameterized RPN
+
+
+def test_parameterized_rpn_attribute_is_kappa_of_x_transposed_times_psi():
+    b, m = 5, 4
+    x = _x(b=b, m=m, seed=3)
+    module = _build({"name": "parameterized_rpn", "b": b, "expansion": "taylor", "m_out": 3}, m=m)
+    W = module.reconciliation.weight()  # (m', D) with D = kappa.D(b)
+    cols = x.T  # (m, b): every column of x is one input of kappa
+    features = torch.cat([cols, (cols[:, :, None] * cols[:, None, :]).reshape(m, -1)], dim=1)  # taylor degree 2
+    assert W.shape == (3, features.shape[1])
+    A = features @ W.T
+    torch.testing.assert_close(module.matrix(x), A)
+    torch.testing.assert_close(module(x), x @ A)
+    data = _x(b=b, m=m, seed=4)
+    torch.testing.assert_close(module(x, data), data @ A)
+    # one A per leading index
+    x2 = _x(b=b, m=m, seed=5, lead=(2,))
+    torch.testing.assert_close(module(x2), torch.stack([module(x2[0]), module(x2[1])]))
+
+
+def test_parameterized_rpn_instance_and_structured_psi():
+    b, m = 6, 3
+    x = _x(b=b, m=m, seed=6)
+    module = _build(
+        {"name": "parameterized_rpn", "kind": "instance", "b_out": 2, "reconciliation": {"name": "lowrank", "rank": 1}},
+        m=m,
+    )
+    W = module.reconciliation.weight()  # (b', m): identity kappa
+    A = x @ W.T  # (b, b')
+    torch.testing.assert_close(module.matrix(x), A)
+    torch.testing.assert_close(module(x), A.T @ x)
+    wide = _build({"name": "parameterized_rpn", "kind": "instance", "b": b, "d": m}, m=7)
+    data = _x(b=b, m=7, seed=7)
+    torch.testing.assert_close(wide(x, data), (x @ wide.reconciliation.weight().T).T @ data)
+    assert wide.b_out == b
+
+
+def test_parameterized_rpn_in_a_head_learns():
+    head = rk.build(
+        "head", {"name": "rpn", "attribute_interdependence": {"name": "parameterized_rpn", "b": 4}}, m=3, n=2
+    )
+    x = torch.randn(4, 3)
+    head(x).sum().backward()
+    assert head.attribute_interdependence.reconciliation.W.grad is not None
+
+
+def test_parameterized_rpn_errors():
+    with pytest.raises(
+        ConfigError, match=r"net\.xi\.b: the attribute kind of parameterized_rpn needs b, the fixed batch size"
+    ):
+        _build("parameterized_rpn", path="net.xi")
+    module = _build({"name": "parameterized_rpn", "b": 5})
+    with pytest.raises(
+        ShapeError, match=r"expands columns of b=5 values .* x must be \(\.\.\., b=5, m=4\), got \(3, 4\)"
+    ):
+        module(_x(b=3))
+    with pytest.raises(ConfigError, match=r"b_out applies to the instance kind only"):
+        _build({"name": "parameterized_rpn", "b": 5, "b_out": 2})
+    with pytest.raises(ConfigError, match=r"m_out applies to the attribute kind only"):
+        _build({"name": "parameterized_rpn", "kind": "instance", "b": 5, "m_out": 2})
+    with pytest.raises(ConfigError, match=r"b_out: the instance kind of parameterized_rpn needs b_out \(or b\)"):
+        _build({"name": "parameterized_rpn", "kind": "instance"})
+    with pytest.raises(ConfigError, match=r"reconciliation\.bias: .* takes no bias"):
+        _build({"name": "parameterized_rpn", "b": 5, "reconciliation": {"name": "identity", "bias": True}})
+    with pytest.raises(ConfigError, match=r"expansion: unknown expansion/compression 'taylr'; did you mean 'taylor'"):
+        _build({"name": "parameterized_rpn", "b": 5, "expansion": "taylr"})
+    inst = _build({"name": "parameterized_rpn", "kind": "instance", "b_out": 2, "d": 3})
+    with pytest.raises(ShapeError, match=r"needs x of width d=3"):
+        inst(_x(b=4, m=4))
+
+
+# ---------------------------------------------------------------------------- topology public API
+
+
+def test_topological_public_api():
+    chain = _build({"name": "chain", "length": 5, "normalization": "row"})
+    assert chain.node_count() == 5 and chain.node_count(5) == 5
+    with pytest.raises(ShapeError, match=r"length=5 nodes .* but the data has 4 rows"):
+        chain.node_count(4)
+    free = _build("chain")
+    with pytest.raises(ShapeError, match="no fixed length"):
+        free.node_count()
+    assert free.node_count(3) == 3
+    A = chain.structure()
+    assert A.layout == torch.sparse_coo and A.shape == (5, 5)
+    torch.testing.assert_close(A.to_dense(), _chain(5, False, 1.0).float())
+    op = chain.operator(dtype=D64)
+    assert op.kind == "sparse" and op.n == 5
+    M = _normalize(_chain(5, False, 1.0), "row")
+    torch.testing.assert_close(op.dense(), M)
+    Z = torch.randn(5, 3, dtype=D64)
+    torch.testing.assert_close(op.apply(Z), M.T @ Z)
+    hop = _build({"name": "multihop_graph", "adjacency": EDGES, "hops": 2, "cumulative": True})
+    assert hop.node_count() == 5 and hop.operator(dtype=D64).kind == "series"
+    torch.testing.assert_close(hop.operator(dtype=D64).dense(), hop.matrix(_x(b=5)))
+    exact = _build({"name": "pagerank", "adjacency": EDGES})
+    assert exact.operator(dtype=D64).kind == "dense" and exact.operator(dtype=D64).A is None
+    graph = _build({"name": "graph", "adjacency": EDGES})
+    torch.testing.assert_close(graph.structure(dtype=D64).to_dense(), _graph(5, EDGES))

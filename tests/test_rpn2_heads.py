@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 import torch
 import torch.nn.functional as F
@@ -352,7 +350,6 @@ def test_grid_rpn_learns_digits_as_8x8_images():
     X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.25, random_state=0, stratify=y)
     model = rk.build_model(_cnn_config())
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)
-    start = time.perf_counter()
     gen = torch.Generator().manual_seed(0)
     for _ in range(25):
         for idx in torch.randperm(len(X_tr), generator=gen).split(64):
@@ -363,4 +360,3 @@ def test_grid_rpn_learns_digits_as_8x8_images():
     with torch.no_grad():
         accuracy = (model(X_te).argmax(-1) == y_te).float().mean().item()
     assert accuracy >= 0.97, accuracy
-    assert time.perf_counter() - start < 20

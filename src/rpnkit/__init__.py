@@ -27,6 +27,7 @@ from .config import build_model
 from .errors import ConfigError, RPNError, ShapeError
 from .io import load, save
 from .nn import RPN, Head, Layer
+from . import models  # noqa: E402  (the zoo registers its models)
 from .registry import build, register
 
 __all__ = [
@@ -54,6 +55,7 @@ __all__ = [
     "fusion",
     "interdependence",
     "processing",
+    "models",
     "save",
     "load",
     "RPNError",

@@ -54,6 +54,7 @@ CASES = [
     # processing
     Case("processing", "layer_norm", {"m": 3}),
     Case("processing", "batch_norm", {"m": 3}),
+    Case("processing", {"name": "token_layer_norm", "width": 3}, {"m": 6}),
     Case("processing", {"name": "dropout", "p": 0.3}, {"m": 3}, grad_params=False),
     *[
         Case("processing", name, {"m": 3}, grad_params=False)

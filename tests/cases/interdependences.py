@@ -151,6 +151,38 @@ CASES = [
     _inst({"name": "lphm_parameterized_bilinear", "reconciliation": {"name": "lphm", "p": 2, "q": 2, "rank": 1}}, m=4),
     _inst({"name": "dual_lphm_parameterized_bilinear", "softmax": True}, m=4),
     _inst({"name": "random_matrix_adaption_parameterized_bilinear"}, m=4),
+    # geometric (channel-major grids; m = C h w d)
+    Case(I, {"name": "geometric", "h": 3, "w": 3, "channels": 2}, {"m": 18}),
+    Case(
+        I,
+        {"name": "geometric", "patch": "sphere", "mode": "aggregation", "h": 3, "w": 3, "d": 3, "p_r": 1},
+        {"m": 27},
+        id=f"{I}/geometric-sphere-aggregation-3d",
+    ),
+    Case(I, {"name": "cuboid_patch", "h": 4, "w": 3, "p_h": 0, "p_h_prime": 1, "cd_w": 2}, {"m": 12}),
+    Case(
+        I,
+        {"name": "cuboid_patch", "mode": "aggregation", "h": 4, "w": 4, "packing": "complete_square"},
+        {"m": 16},
+        id=f"{I}/cuboid_patch-aggregation-strided",
+    ),
+    Case(I, {"name": "cuboid_patch_padding", "h": 3, "w": 3, "channels": 2}, {"m": 18}),
+    Case(I, {"name": "cuboid_patch_aggregation", "h": 3, "w": 3, "channels": 2}, {"m": 18}),
+    Case(I, {"name": "cylinder_patch", "h": 3, "w": 3, "d": 2, "p_d_prime": 1}, {"m": 18}),
+    Case(I, {"name": "cylinder_patch_padding", "h": 3, "w": 3, "channels": 2}, {"m": 18}),
+    Case(I, {"name": "cylinder_patch_aggregation", "h": 3, "w": 3, "channels": 2}, {"m": 18}),
+    Case(I, {"name": "sphere_patch", "h": 3, "w": 3, "channels": 2}, {"m": 18}),
+    Case(I, {"name": "sphere_patch_padding", "h": 3, "w": 3, "d": 3, "cd_d": 2}, {"m": 27}),
+    Case(I, {"name": "sphere_patch_aggregation", "h": 3, "w": 3, "channels": 2}, {"m": 18}),
+    # parameterized RPN (the attribute kind fixes b = the cases' batch of 4)
+    Case(I, {"name": "parameterized_rpn", "b": 4, "expansion": "taylor", "m_out": 2}, {"m": 3}),
+    Case(
+        I,
+        {"name": "parameterized_rpn", "b": 4, "reconciliation": {"name": "lowrank", "rank": 1}},
+        {"m": 3},
+        id=f"{I}/parameterized_rpn-lowrank",
+    ),
+    _inst({"name": "parameterized_rpn", "expansion": "taylor", "b_out": 2}, id=f"{I}/parameterized_rpn-instance"),
     # hybrid
     _inst(
         {

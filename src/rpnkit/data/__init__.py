@@ -23,7 +23,7 @@ from typing import Any
 from ..errors import ConfigError
 from ..validation import did_you_mean, join_path, unknown_name
 from .base import Dataset, GraphDataset, Scaler, kfold_indices, train_test_indices
-from .functions import Formula, function_table, load_function
+from .functions import Formula, from_function, function_table, load_function
 from .graphs import load_planetoid, load_sbm
 from .images import load_cifar10, load_digits, load_mnist, load_mnist_subset, read_idx
 from .safe_io import download, safe_pickle_load
@@ -44,6 +44,7 @@ __all__ = [
     "check_options",
     "function_table",
     "load_function",
+    "from_function",
     "load_tabular",
     "load_digits",
     "load_mnist",

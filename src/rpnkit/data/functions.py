@@ -4,7 +4,8 @@ The formula tables ship with rpnkit (``data/files/functions/*.csv``: id, index, 
 num_vars, variables as ``name:low:high;...``). Inputs are sampled uniformly from the variable
 ranges (seeded) and the formula is evaluated by :class:`Formula`, a small evaluator over Python's
 ``ast`` that accepts only numbers, the table's variables, ``+ - * / **``, unary minus and a whitelist
-of math functions: it never calls ``eval`` or ``exec``.
+of math and special functions: it never calls ``eval`` or ``exec``. :func:`from_function` makes a
+dataset from any Python callable instead.
 """
 
 from __future__ import annotations
@@ -24,9 +25,39 @@ from ..errors import ConfigError, ShapeError
 from ..validation import check_fraction, check_int, check_real, did_you_mean
 from .base import Dataset, finish_split
 
-__all__ = ["Formula", "FunctionSpec", "function_table", "load_function", "TABLES", "FUNCTIONS", "CONSTANTS"]
+__all__ = [
+    "Formula",
+    "FunctionSpec",
+    "function_table",
+    "load_function",
+    "from_function",
+    "TABLES",
+    "FUNCTIONS",
+    "CONSTANTS",
+]
 
-#: Function names a formula may call, mapped to numpy (``ln`` is the tables' spelling of ``log``).
+
+def _torch_special(fn: Callable[[torch.Tensor], torch.Tensor]) -> Callable[[np.ndarray], np.ndarray]:
+    """A torch special function (float64) as a function of numpy arrays."""
+
+    def apply(x: np.ndarray) -> np.ndarray:
+        return fn(torch.as_tensor(np.asarray(x, dtype=np.float64))).numpy()
+
+    return apply
+
+
+def _gamma(x: np.ndarray) -> np.ndarray:
+    """Gamma(x) = sign * exp(lgamma(x)); NaN at the poles 0, -1, -2, ..."""
+    t = torch.as_tensor(np.asarray(x, dtype=np.float64))
+    pole = (t <= 0) & (t == torch.round(t))
+    sign = torch.where((t > 0) | (torch.floor(t) % 2 == 0), 1.0, -1.0).to(t.dtype)
+    out = sign * torch.exp(torch.lgamma(t))
+    return torch.where(pole, torch.full_like(t, float("nan")), out).numpy()
+
+
+#: Function names a formula may call, mapped to numpy (``ln`` is the tables' spelling of ``log``), and the
+#: special functions scientists use (Bessel j0/j1/y0/y1 of the first and second kind, i0, erf, erfc,
+#: gamma, lgamma), computed by torch in float64.
 FUNCTIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "sin": np.sin,
     "cos": np.cos,
@@ -46,6 +77,21 @@ FUNCTIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "arctanh": np.arctanh,
     "abs": np.abs,
 }
+#: Special functions: a variable may carry one of these names (the Feynman tables have ``gamma`` and
+#: ``y1``); a call of the name is still the function.
+SPECIAL_FUNCTIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "j0": _torch_special(torch.special.bessel_j0),
+    "j1": _torch_special(torch.special.bessel_j1),
+    "y0": _torch_special(torch.special.bessel_y0),
+    "y1": _torch_special(torch.special.bessel_y1),
+    "i0": _torch_special(torch.special.i0),
+    "erf": _torch_special(torch.special.erf),
+    "erfc": _torch_special(torch.special.erfc),
+    "gamma": _gamma,
+    "lgamma": _torch_special(torch.lgamma),
+}
+_ELEMENTARY = frozenset(FUNCTIONS)
+FUNCTIONS.update(SPECIAL_FUNCTIONS)
 #: Named constants.
 CONSTANTS: dict[str, float] = {"pi": float(np.pi), "e": float(np.e)}
 
@@ -92,7 +138,7 @@ class Formula:
         self.text = str(text)
         self.variables = list(variables)
         for v in self.variables:
-            if not v.isidentifier() or v in FUNCTIONS:
+            if not v.isidentifier() or v in _ELEMENTARY:
                 raise ConfigError(f"formula {self.text!r}: bad variable name {v!r}")
         try:
             tree = ast.parse(self.text.strip(), mode="eval")
@@ -310,3 +356,94 @@ def load_function(
         if dataset.y_val is not None:
             dataset.y_val = dataset.y_val + torch.from_numpy(gen.normal(0, noise, dataset.y_val.shape)).float()
     return dataset
+
+
+def _sample_finite(
+    f: Callable[[torch.Tensor], Any], low: np.ndarray, high: np.ndarray, num: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """``num`` rows uniform in [low, high] where f is finite, and f there ((num,) or (num, k))."""
+    xs, ys, have = [], [], 0
+    for _ in range(100):
+        x = low + (high - low) * rng.random((max(num - have, 16), len(low)))
+        out = f(torch.from_numpy(x))
+        y = out.detach().cpu().numpy() if isinstance(out, torch.Tensor) else np.asarray(out)
+        y = y.astype(np.float64, copy=False)
+        if y.shape[:1] != (len(x),) or y.ndim > 2:
+            raise ShapeError(f"from_function: f must return (N,) or (N, k) for x of shape {x.shape}, got {y.shape}")
+        keep = np.isfinite(y.reshape(len(x), -1)).all(1)
+        xs.append(x[keep])
+        ys.append(y[keep])
+        have += int(keep.sum())
+        if have >= num:
+            return np.concatenate(xs)[:num], np.concatenate(ys)[:num]
+    raise ConfigError("from_function: f is not finite on most of the ranges", "ranges")
+
+
+def from_function(
+    f: Callable[[torch.Tensor], Any],
+    ranges: Sequence[Sequence[float]],
+    train: int = 1000,
+    test: int = 1000,
+    seed: int = 0,
+    *,
+    noise: float = 0.0,
+    normalize: str | None = None,
+    variables: Sequence[str] | None = None,
+    name: str = "function",
+) -> Dataset:
+    """A regression dataset from a Python callable: x uniform in ``ranges``, y = f(x) (+ noise on train).
+
+    ``f`` receives a float64 tensor of shape (N, d) (one column per range) and returns a tensor or
+    array of shape (N,) or (N, k); rows where it is not finite are drawn again. Train and test rows
+    are drawn independently from the same seeded generator (pykan's ``create_dataset``).
+
+    Args:
+        f: the function.
+        ranges: one (low, high) per input variable.
+        train, test: numbers of training and test rows.
+        seed: seed of the sampling and the noise.
+        noise: standard deviation of Gaussian noise added to the training targets.
+        normalize: normalise x (``"standard"``/``"minmax"``, fitted on the training rows) or None.
+        variables: names of the inputs (default x1..xd).
+        name: the dataset's name.
+
+    Example:
+        >>> import torch
+        >>> data = from_function(lambda x: torch.exp(torch.sin(torch.pi * x[:, 0]) + x[:, 1] ** 2),
+        ...                      [(-1, 1), (-1, 1)], train=100, test=50)
+        >>> data.x_train.shape, data.y_train.shape, data.x_test.shape
+        (torch.Size([100, 2]), torch.Size([100, 1]), torch.Size([50, 2]))
+    """
+    if not callable(f):
+        raise ConfigError(f"from_function: f must be callable, got {type(f).__name__}", "f")
+    try:
+        bounds = np.array([[float(v) for v in r] for r in ranges], dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ConfigError(f"ranges must be a list of (low, high) pairs, got {ranges!r}", "ranges") from None
+    if bounds.ndim != 2 or bounds.shape[1] != 2 or len(bounds) == 0 or not (bounds[:, 0] < bounds[:, 1]).all():
+        raise ConfigError(
+            f"ranges must be a non-empty list of (low, high) pairs with low < high, got {ranges!r}", "ranges"
+        )
+    train = check_int(train, None, 1, path="train")
+    test = check_int(test, None, 1, path="test")
+    check_int(seed, None, 0, path="seed")
+    check_real(noise, "noise", ge=0, path="noise")
+    names = [f"x{j + 1}" for j in range(len(bounds))] if variables is None else [str(v) for v in variables]
+    if len(names) != len(bounds):
+        raise ConfigError(f"{len(names)} variable names for {len(bounds)} ranges", "variables")
+    rng = np.random.default_rng(seed)
+    x_tr, y_tr = _sample_finite(f, bounds[:, 0], bounds[:, 1], train, rng)
+    x_te, y_te = _sample_finite(f, bounds[:, 0], bounds[:, 1], test, rng)
+    if noise > 0:
+        y_tr = y_tr + rng.normal(0.0, noise, y_tr.shape)
+    return finish_split(
+        name,
+        x_tr,
+        y_tr,
+        "regression",
+        test=(x_te, y_te),
+        seed=seed,
+        normalize=normalize,
+        feature_names=names,
+        info={"variables": names, "ranges": bounds.tolist(), "function": getattr(f, "__name__", repr(f))},
+    )

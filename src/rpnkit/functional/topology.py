@@ -26,7 +26,9 @@ Example:
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor
@@ -46,6 +48,10 @@ __all__ = [
     "pagerank",
     "sparse_mix",
     "series_mix",
+    "transpose_csr",
+    "csr_mix",
+    "MixOperator",
+    "mix_operator",
 ]
 
 #: Degree normalisations of :func:`normalize_adjacency` (None and "none" mean no normalisation).
@@ -468,3 +474,123 @@ def series_mix(A: Tensor, Z: Tensor, coefficients: Sequence[float] | Tensor) -> 
     for k in range(len(c) - 2, -1, -1):
         out = _apply(M, out) + Z * c[k]
     return out
+
+
+# ------------------------------------------------------------------------- cached-transpose products
+
+
+def transpose_csr(A: Tensor) -> Tensor:
+    """The transpose of a sparse (COO/CSR) matrix as CSR (computed once, e.g. for a backward product).
+
+    Shape:
+        A (n, n') -> (n', n).
+    """
+    with warnings.catch_warnings():  # torch marks CSR as beta on every conversion
+        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
+        return _as_coo(A).t().coalesce().to_sparse_csr()
+
+
+class _CSRProduct(torch.autograd.Function):
+    """``MT @ Z`` for a CSR matrix MT whose transpose M is also held as CSR: backward is ``M @ G``."""
+
+    @staticmethod
+    def forward(ctx, Z: Tensor, MT: Tensor, M: Tensor) -> Tensor:  # type: ignore[override]
+        ctx.M = M
+        return torch.sparse.mm(MT, Z)
+
+    @staticmethod
+    def backward(ctx, G: Tensor):  # type: ignore[override]
+        return torch.sparse.mm(ctx.M, G), None, None
+
+
+def csr_mix(MT: Tensor, M: Tensor, Z: Tensor, coefficients: Sequence[float] | None = None) -> Tensor:
+    """``MT @ Z`` (or the series ``sum_i c_i MT^i Z`` by Horner's rule) with a CSR MT and its CSR transpose M.
+
+    Torch's own backward of a sparse product transposes the sparse matrix on every call (about 3x the
+    forward); here the transpose is the caller's cached M, so every product, forward or backward, is
+    one CSR product (:func:`transpose_csr` makes M once). Gradients reach Z, not the sparse values
+    (use :func:`sparse_mix` for learnable sparse values). MT may be rectangular without coefficients.
+
+    Shape:
+        MT (n', n), M (n, n'), Z (n, k) -> (n', k); with coefficients MT is square.
+
+    Example:
+        >>> A = chain_adjacency(3)
+        >>> csr_mix(transpose_csr(A), A.to_sparse_csr(), torch.ones(3, 1)).flatten().tolist()
+        [0.0, 1.0, 1.0]
+    """
+    if MT.dim() != 2 or Z.dim() != 2 or Z.shape[0] != MT.shape[1] or tuple(M.shape) != tuple(MT.shape)[::-1]:
+        raise ShapeError(
+            f"csr_mix: expected MT (n', n), M (n, n') and Z (n, k), got {tuple(MT.shape)}, {tuple(M.shape)} "
+            f"and {tuple(Z.shape)}"
+        )
+    if coefficients is None:
+        return _CSRProduct.apply(Z, MT, M)
+    _square(MT, "csr_mix")
+    c = list(coefficients)
+    if not c:
+        raise ValueError("csr_mix: expected at least one coefficient")
+    out = Z * c[-1]
+    for k in reversed(c[:-1]):
+        out = _CSRProduct.apply(out, MT, M)
+        if k:
+            out = out.add(Z, alpha=k)
+    return out
+
+
+@dataclass(frozen=True, eq=False)
+class MixOperator:
+    """A topological interdependence matrix M, ready to apply as ``M^T @ Z`` (see :func:`mix_operator`).
+
+    Attributes:
+        kind: ``"dense"`` (``AT`` is M^T, dense), ``"sparse"`` (M = A; ``AT`` is A^T and ``A`` is A, both
+            CSR) or ``"series"`` (M = sum_i c_i A^i, never formed; ``AT`` and ``A`` as for ``sparse``).
+        AT: the operand of the forward product.
+        A: the CSR transpose of ``AT`` (the backward product's operand); None for ``dense``.
+        coefficients: c_0 .. c_K of the series; None otherwise.
+    """
+
+    kind: str
+    AT: Tensor
+    A: Tensor | None = None
+    coefficients: tuple[float, ...] | None = None
+
+    @property
+    def n(self) -> int:
+        """The number of nodes."""
+        return int(self.AT.shape[0])
+
+    def apply(self, Z: Tensor) -> Tensor:
+        """``M^T @ Z`` for Z of shape (n, k): one dense product, or CSR products through :func:`csr_mix`."""
+        if self.kind == "dense":
+            return self.AT @ Z
+        if self.A is None:
+            return sparse_mix(self.AT, Z) if self.coefficients is None else series_mix(self.AT, Z, self.coefficients)
+        return csr_mix(self.AT, self.A, Z, self.coefficients)
+
+    def dense(self) -> Tensor:
+        """M as a dense (n, n) matrix (for inspection and tests; the series is formed)."""
+        if self.kind == "dense":
+            return self.AT.T.contiguous()
+        AT = self.AT.to_dense()
+        MT = AT if self.coefficients is None else matrix_series(AT, list(self.coefficients))
+        return MT.T.contiguous()
+
+
+def mix_operator(A: Tensor, coefficients: Sequence[float] | None = None, exact: Tensor | None = None) -> MixOperator:
+    """The :class:`MixOperator` of M = A, of the series ``sum_i c_i A^i``, or of a dense ``exact`` M.
+
+    A sparse (or dense) A is stored as the CSR pair (A^T, A), so that both products of
+    :func:`csr_mix` are CSR products; call it once per graph, device and dtype and keep the result.
+
+    Shape:
+        A (n, n) -> an operator of n nodes.
+    """
+    if exact is not None:
+        return MixOperator("dense", exact.T.contiguous())
+    _square(A, "mix_operator")
+    AT = transpose_csr(A if _is_sparse(A) else A.to_sparse())
+    M = transpose_csr(AT)
+    if coefficients is None:
+        return MixOperator("sparse", AT, M)
+    return MixOperator("series", AT, M, tuple(float(c) for c in coefficients))

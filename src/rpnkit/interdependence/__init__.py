@@ -8,16 +8,21 @@
   canberra), exponential, gaussian RBF, laplacian, anisotropic RBF and hybrid kernels;
 * :mod:`.topological`: chains (multi-hop, inverse, exponential), graphs (multi-hop, PageRank);
 * :mod:`.bilinear`: parameterised bilinear (attention-like) scores;
+* :mod:`.geometric`: the patches of a channel-major grid (cuboid, cylinder, sphere; padding = im2col
+  gather, aggregation = sum into the centre);
+* :mod:`.parameterized_rpn`: A is itself an RPN head (kappa, psi) on the transposed data;
 * :mod:`.hybrid`: several interdependences fused into one matrix.
 """
 
 from ..base import Interdependence
-from . import basic, bilinear, fixed, hybrid, kernel, statistical, topological
+from . import basic, bilinear, fixed, geometric, hybrid, kernel, parameterized_rpn, statistical, topological
 from .basic import *  # noqa: F403
 from .bilinear import *  # noqa: F403
 from .fixed import *  # noqa: F403
+from .geometric import *  # noqa: F403
 from .hybrid import *  # noqa: F403
 from .kernel import *  # noqa: F403
+from .parameterized_rpn import *  # noqa: F403
 from .statistical import *  # noqa: F403
 from .topological import *  # noqa: F403
 
@@ -27,8 +32,10 @@ __all__ = [
     *basic.__all__,
     *bilinear.__all__,
     *fixed.__all__,
+    *geometric.__all__,
     *hybrid.__all__,
     *kernel.__all__,
+    *parameterized_rpn.__all__,
     *statistical.__all__,
     *topological.__all__,
 ]

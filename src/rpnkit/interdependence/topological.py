@@ -14,10 +14,12 @@ and the mix is M applied over the steps to every feature (M kron I_d).
 
 **Storage and speed.** A chain is a function of its hyperparameters and is not stored; a graph keeps
 its edge list as buffers ``edge_index`` (2, E), ``edge_weight`` (E,) and ``num_nodes`` (saved in the
-state_dict, moved by ``.to()``). The sparse operator (A^T in CSR) is built lazily per (nodes, device,
-dtype) and cached outside the state. ``mix`` never builds a dense matrix except where the maths is
-dense: A is applied by a sparse product, hops and truncated series (``terms: K``) by Horner's rule
-with K sparse products (:func:`~rpnkit.functional.topology.series_mix`); only the exact inverse,
+state_dict, moved by ``.to()``). The operator (:meth:`TopologicalInterdependence.operator`: A^T and
+its transpose A, both CSR) is built lazily per (nodes, device, dtype) and cached outside the state;
+every product, forward or backward, is one CSR product (:func:`~rpnkit.functional.topology.csr_mix`),
+so any head that holds a topological xi gets the fast backward. ``mix`` never builds a dense matrix
+except where the maths is dense: A is applied by a sparse product, hops and truncated series
+(``terms: K``) by Horner's rule with K sparse products; only the exact inverse,
 exponential and PageRank (``terms: null``) are dense (n, n), computed once and cached. On the meta
 device (shape inference) the operator is a placeholder of the right shape.
 
@@ -33,7 +35,6 @@ from __future__ import annotations
 
 import math
 import os
-import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -89,20 +90,29 @@ class _Hops:
 class TopologicalInterdependence(Interdependence):
     """Base of the chain and graph interdependences (see the module docstring for the conventions).
 
-    Subclasses implement ``_structure(n, device, dtype)`` (sparse COO A before normalisation) and
-    may override ``_coefficients()`` (a series ``sum_i c_i A^i``; None: A itself) or ``_exact(A)``
-    (a dense matrix function of A, or None).
+    Public API (used by the RPN 2 graph and chain heads, and by anyone who needs the operator):
+
+    * :meth:`node_count` -- the number of nodes for a batch (checked against the rows of the instance kind);
+    * :meth:`structure` -- the sparse COO adjacency A of n nodes before normalisation;
+    * :meth:`operator` -- the cached :class:`~rpnkit.functional.topology.MixOperator` of M (the
+      normalised A, its hops or series, or the dense exact matrix function), whose ``apply(Z)`` is
+      ``M^T @ Z`` through CSR products with a cached transpose (one CSR product backward).
+
+    Subclasses implement :meth:`node_count` and :meth:`structure`, and may override
+    ``_coefficients()`` (a series ``sum_i c_i A^i``; None: A itself) or ``_exact(A)`` (a dense matrix
+    function of A, or None).
     """
 
     def _init_topology(self, m: int, kind: str, b: Any, normalization: Any) -> None:
         self.normalization = _check_normalization(normalization)
         self.b_out = b
         super().__init__(m, kind=kind, b=b)
-        self._ops: dict[tuple, tuple] = {}
+        self._ops: dict[tuple, ft.MixOperator] = {}
 
     # --- the matrix function ------------------------------------------------------------------------
 
-    def _structure(self, n: int, device: torch.device, dtype: torch.dtype) -> Tensor:
+    def structure(self, n: int | None = None, device: Any = None, dtype: torch.dtype | None = None) -> Tensor:
+        """A of n nodes (default :meth:`node_count`) before normalisation, sparse COO, on ``device`` (cpu)."""
         raise NotImplementedError
 
     def _coefficients(self) -> list[float] | None:
@@ -111,13 +121,22 @@ class TopologicalInterdependence(Interdependence):
     def _exact(self, A: Tensor) -> Tensor | None:
         return None
 
-    def _nodes(self, count: int, x_rows: int | None = None) -> int:
-        """The node count for ``count`` rows (instance) or columns (attribute); subclasses check it."""
+    def node_count(self, rows: int | None = None) -> int:
+        """The number of nodes: instance kind, for a batch of ``rows`` rows (a mismatch with a fixed
+        count is a ``ShapeError``); attribute kind, the fixed L (``rows`` is ignored)."""
         raise NotImplementedError
 
     # --- operators ----------------------------------------------------------------------------------
 
-    def _operator(self, n: int, device: torch.device, dtype: torch.dtype) -> tuple:
+    def operator(self, n: int | None = None, device: Any = None, dtype: torch.dtype | None = None) -> ft.MixOperator:
+        """The operator of M for n nodes (default :meth:`node_count`), cached per (n, device, dtype).
+
+        Built once without autograd (the structure is fixed); on the meta device it is a dense
+        placeholder of the right shape.
+        """
+        n = self.node_count() if n is None else n
+        device = torch.device("cpu") if device is None else torch.device(device)
+        dtype = torch.get_default_dtype() if dtype is None else dtype
         key = (n, str(device), dtype)
         op = self._ops.get(key)
         if op is None:
@@ -128,45 +147,21 @@ class TopologicalInterdependence(Interdependence):
             self._ops[key] = op
         return op
 
-    def _build_operator(self, n: int, device: torch.device, dtype: torch.dtype) -> tuple:
+    def _build_operator(self, n: int, device: torch.device, dtype: torch.dtype) -> ft.MixOperator:
         if device.type == "meta":  # shape inference only: no values exist
-            return ("dense", torch.zeros(n, n, device=device, dtype=dtype))
-        A = ft.normalize_adjacency(self._structure(n, device, dtype), self.normalization)
-        M = self._exact(A)
-        if M is not None:
-            return ("dense", M.T.contiguous())
-        with warnings.catch_warnings():  # torch marks CSR as beta on every conversion
-            warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
-            AT = A.t().coalesce().to_sparse_csr()
-        coefficients = self._coefficients()
-        return ("sparse", AT) if coefficients is None else ("series", AT, coefficients)
-
-    @staticmethod
-    def _run(op: tuple, Z: Tensor) -> Tensor:
-        """M^T @ Z for the operator of M."""
-        if op[0] == "dense":
-            return op[1] @ Z
-        if op[0] == "sparse":
-            return ft.sparse_mix(op[1], Z)
-        return ft.series_mix(op[1], Z, op[2])
-
-    @staticmethod
-    def _dense(op: tuple) -> Tensor:
-        """M, dense (n, n)."""
-        if op[0] == "dense":
-            return op[1].T.contiguous()
-        AT = op[1].to_dense()
-        MT = AT if op[0] == "sparse" else ft.matrix_series(AT, op[2])
-        return MT.T.contiguous()
+            return ft.MixOperator("dense", torch.zeros(n, n, device=device, dtype=dtype))
+        A = ft.normalize_adjacency(self.structure(n, device, dtype), self.normalization)
+        exact = self._exact(A)
+        return ft.mix_operator(A, exact=exact) if exact is not None else ft.mix_operator(A, self._coefficients())
 
     # --- Interdependence API ------------------------------------------------------------------------
 
     def matrix(self, x: Tensor) -> Tensor:
         if self.kind == "instance":
-            n = self._nodes(x.shape[-2])
-            return self._dense(self._operator(n, x.device, x.dtype))
-        n = self._nodes(self.m)
-        M = self._dense(self._operator(n, x.device, x.dtype))
+            n = self.node_count(x.shape[-2])
+            return self.operator(n, x.device, x.dtype).dense()
+        n = self.node_count()
+        M = self.operator(n, x.device, x.dtype).dense()
         d = self.m // n
         return M if d == 1 else torch.kron(M, torch.eye(d, dtype=M.dtype, device=M.device))
 
@@ -174,16 +169,15 @@ class TopologicalInterdependence(Interdependence):
         if self.kind == "instance":
             if data.dim() < 2:
                 raise ShapeError(f"interdependence {self.registry_name}: expected (..., b, D), got {tuple(data.shape)}")
-            n = self._nodes(data.shape[-2])
-            op = self._operator(n, data.device, data.dtype)
-            return mix_axis(lambda Z: self._run(op, Z), data, -2)
-        n = self._nodes(self.m)
-        op = self._operator(n, data.device, data.dtype)
+            op = self.operator(self.node_count(data.shape[-2]), data.device, data.dtype)
+            return mix_axis(op.apply, data, -2)
+        n = self.node_count()
+        op = self.operator(n, data.device, data.dtype)
         d = self.m // n
         if d == 1:
-            return mix_axis(lambda Z: self._run(op, Z), data, -1)
+            return mix_axis(op.apply, data, -1)
         steps = data.unflatten(-1, (n, d))
-        return mix_axis(lambda Z: self._run(op, Z), steps, -2).flatten(-2)
+        return mix_axis(op.apply, steps, -2).flatten(-2)
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
@@ -231,17 +225,23 @@ class _ChainBase(TopologicalInterdependence):
         self.length = length
         self._init_topology(m, kind, b, normalization)
 
-    def _nodes(self, count: int, x_rows: int | None = None) -> int:
-        if self.kind == "attribute":
+    def node_count(self, rows: int | None = None) -> int:
+        if self.kind == "attribute" or rows is None and self.length is not None:
             return self.length
-        if self.length is not None and count != self.length:
+        if rows is None:
+            raise ShapeError(
+                f"interdependence {self.registry_name}: the chain has no fixed length (it runs over the rows of "
+                "each batch); give the number of rows"
+            )
+        if self.length is not None and rows != self.length:
             raise ShapeError(
                 f"interdependence {self.registry_name}: the chain has length={self.length} nodes (one per row) "
-                f"but the data has {count} rows"
+                f"but the data has {rows} rows"
             )
-        return count
+        return rows
 
-    def _structure(self, n: int, device: torch.device, dtype: torch.dtype) -> Tensor:
+    def structure(self, n: int | None = None, device: Any = None, dtype: torch.dtype | None = None) -> Tensor:
+        n = self.node_count() if n is None else n
         return ft.chain_adjacency(
             n, self.bidirectional, self.self_dependence, self.self_scaling, dtype=dtype, device=device
         )
@@ -580,21 +580,24 @@ class _GraphBase(TopologicalInterdependence):
             self._n = int(self.num_nodes)
         self._ops.clear()
 
-    def _nodes(self, count: int, x_rows: int | None = None) -> int:
+    def node_count(self, rows: int | None = None) -> int:
         if self._n == 0:
             raise ConfigError(
                 f"interdependence {self.registry_name} has no graph yet (adjacency: data): call set_graph(edge_index, "
                 "num_nodes) or rpnkit.interdependence.attach_graph(model, ...) with the dataset's graph",
                 self._path,
             )
-        if self.kind == "instance" and count != self._n:
+        if self.kind == "instance" and rows is not None and rows != self._n:
             raise ShapeError(
                 f"interdependence {self.registry_name}: the graph has num_nodes={self._n} but the data has "
-                f"{count} rows (instance kind: feed all nodes at once)"
+                f"{rows} rows (instance kind: feed all nodes at once)"
             )
         return self._n
 
-    def _structure(self, n: int, device: torch.device, dtype: torch.dtype) -> Tensor:
+    def structure(self, n: int | None = None, device: Any = None, dtype: torch.dtype | None = None) -> Tensor:
+        n = self.node_count() if n is None else n
+        device = self.edge_index.device if device is None else device
+        dtype = torch.get_default_dtype() if dtype is None else dtype
         return ft.graph_adjacency(
             self.edge_index.to(device),
             n,

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import inspect
 import math
-import warnings
 from typing import Any
 
 import torch
@@ -44,7 +43,8 @@ from torch import Tensor, nn
 from ..base import Interdependence, Reconciliation, Remainder, Transformation
 from ..component import Component, check_last_dim, to_plain
 from ..errors import ConfigError, ShapeError
-from ..interdependence.topological import GraphInterdependence, TopologicalInterdependence
+from ..functional.topology import csr_mix
+from ..interdependence.topological import GraphInterdependence
 from ..kappa import KAPPA_KINDS
 from ..processing import build_processing, processing_config
 from ..registry import get_class, register
@@ -90,52 +90,6 @@ def instance_spec(spec: Any, key: str, default_name: str, defaults: dict[str, An
         if name in accepted:
             spec.setdefault(name, value)
     return spec
-
-
-def _along_rows(apply, data: Tensor) -> Tensor:
-    """``apply`` (a map of (N, k) matrices) on the rows axis (-2) of data (..., N, w)."""
-    if data.dim() == 2:
-        return apply(data)
-    moved = data.movedim(-2, 0)
-    out = apply(moved.reshape(moved.shape[0], -1))
-    return out.reshape(out.shape[0], *moved.shape[1:]).movedim(0, -2)
-
-
-class _CSRProduct(torch.autograd.Function):
-    """``MT @ Z`` for a CSR matrix MT whose transpose M is also held as CSR: backward is ``M @ G``."""
-
-    @staticmethod
-    def forward(ctx, Z: Tensor, MT: Tensor, M: Tensor) -> Tensor:  # type: ignore[override]
-        ctx.M = M
-        return torch.sparse.mm(MT, Z)
-
-    @staticmethod
-    def backward(ctx, G: Tensor):  # type: ignore[override]
-        return torch.sparse.mm(ctx.M, G), None, None
-
-
-def csr_mix(MT: Tensor, M: Tensor, Z: Tensor, coefficients: list[float] | None = None) -> Tensor:
-    """``MT @ Z`` (or the series ``sum_i c_i MT^i Z`` by Horner's rule) with CSR MT and its transpose M.
-
-    Gradients reach Z (not the sparse values); every product, forward or backward, is one CSR product.
-
-    Shape:
-        MT (N, N), M (N, N), Z (N, k) -> (N, k).
-    """
-    if coefficients is None:
-        return _CSRProduct.apply(Z, MT, M)
-    out = Z * coefficients[-1]
-    for c in reversed(coefficients[:-1]):
-        out = _CSRProduct.apply(out, MT, M)
-        if c:
-            out = out.add(Z, alpha=c)
-    return out
-
-
-def _transpose_csr(AT: Tensor) -> Tensor:
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
-        return AT.to_sparse_coo().t().coalesce().to_sparse_csr()
 
 
 def _positive(value: Any, name: str) -> int:
@@ -188,7 +142,6 @@ class _NodeHead(Component):
         rm, rn = remainder_dims or (self.m, self.n)
         self.remainder = child("remainder", remainder, "remainder", Remainder, "a Remainder", m=rm, n=rn)
         self.output_processing = build_processing(output_processing, self.n, "output_processing")
-        self._csr: dict[tuple, tuple[Tensor, Tensor]] = {}
 
     def _kappa_m(self) -> int:
         return self.m
@@ -211,20 +164,8 @@ class _NodeHead(Component):
         return 1
 
     def _mix(self, xi: Interdependence, x: Tensor, data: Tensor) -> Tensor:
-        """xi's instance mix M^T data over the rows, through cached CSR products where xi is sparse."""
-        if isinstance(xi, TopologicalInterdependence) and data.device.type != "meta" and data.dim() >= 2:
-            n = xi._nodes(data.shape[-2])
-            op = xi._operator(n, data.device, data.dtype)
-            if op[0] in ("sparse", "series"):
-                AT = op[1]
-                key = (str(data.device), data.dtype)
-                cached = self._csr.get(key)
-                if cached is None or cached[0] is not AT:
-                    with torch.inference_mode(False), torch.no_grad():
-                        cached = (AT, _transpose_csr(AT))
-                    self._csr[key] = cached
-                coefficients = op[2] if op[0] == "series" else None
-                return _along_rows(lambda Z: csr_mix(AT, cached[1], Z, coefficients), data)
+        """xi's instance mix M^T data over the rows (a topological xi applies M through cached CSR
+        products of :func:`rpnkit.functional.topology.csr_mix`)."""
         return xi(x, data)
 
     def _mixed_product(self, xi: Interdependence, x: Tensor, z: Tensor) -> Tensor:
@@ -254,11 +195,6 @@ class _NodeHead(Component):
         if self.output_processing is not None:
             y = self.output_processing(y)
         return y
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
-        state["_csr"] = {}
-        return state
 
     def to_config(self) -> dict[str, Any]:
         config = super().to_config()
@@ -469,7 +405,7 @@ class GraphBilinearHead(_NodeHead):
         if cached is not None and cached[0] is xi.edge_index and cached[1] == n:
             return cached[2], cached[3]
         with torch.inference_mode(False), torch.no_grad():
-            A = xi._structure(n, device, torch.float32)
+            A = xi.structure(n, device, torch.float32)
             src, dst = A.indices()
         self._edges[key] = (xi.edge_index, n, src, dst)
         return src, dst
@@ -491,7 +427,7 @@ class GraphBilinearHead(_NodeHead):
             )
         if self.input_processing is not None:
             x = self.input_processing(x)
-        N = self.instance_interdependence._nodes(x.shape[-2])
+        N = self.instance_interdependence.node_count(x.shape[-2])
         z = self.expansion(x).movedim(-2, 0)  # (N, ..., D)
         lead = z.shape[1:-1]
         z = z.reshape(N, -1, self.D)  # (N, B, D)
