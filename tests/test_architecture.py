@@ -80,3 +80,14 @@ def test_registry_imports_no_catalogue():
     imported = graph.find_modules_directly_imported_by("rpnkit.registry")
     assert all(not m.startswith(("rpnkit.expansion", "rpnkit.compression", "rpnkit.reconciliation")) for m in imported)
     assert imported <= {"rpnkit.errors", "rpnkit.validation"}
+
+
+def test_architecture_doc_lists_the_contracted_layers():
+    """docs/architecture.md's layer diagram is the import-linter contract, line for line."""
+    import tomllib
+
+    contract = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"][0]
+    text = (ROOT / "docs" / "architecture.md").read_text()
+    block = text.split("## Layers", 1)[1].split("**Discovery.**", 1)[0]
+    documented = [line.strip() for line in block.splitlines() if line.startswith("    rpnkit")]
+    assert documented == contract["layers"]
