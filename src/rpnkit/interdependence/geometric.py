@@ -30,7 +30,7 @@ output stays channel-major. Its instance kind (broken for C > 1) is not offered.
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import Tensor
@@ -71,21 +71,53 @@ _AXES = ("h", "w", "d")
 _CACHE_SIZE = 4
 
 
-def _shape_offsets(patch: str, p: dict[str, Any]) -> tuple[Tensor, tuple[int, int, int], tuple[str, ...]]:
-    """(offsets (ps, 3), the radii the packings use, the extent formula per axis) of one patch shape."""
+#: the argument behind a patch's extent along (h, w, d), named when the patch is too large for the grid
+EXTENT_KEYS = {"cuboid": ("p_h", "p_w", "p_d"), "cylinder": ("p_r", "p_r", "p_d"), "sphere": ("p_r",) * 3}
+#: every extent argument of the patch shapes
+_EXTENT_ARGS = ("p_h", "p_w", "p_d", "p_h_prime", "p_w_prime", "p_d_prime", "p_r")
+
+
+def patch_offsets(
+    patch: str, p: dict[str, Any]
+) -> tuple[Tensor, tuple[int, int, int], dict[str, int], tuple[str, str, str]]:
+    """(offsets (ps, 3), the radii the packings use, the resolved extents, the extent formula per axis)
+    of one patch shape, its extents read from ``p`` (the keys the shape uses; the grid heads share it)."""
     if patch == "cuboid":
         ext = check_cuboid(p["p_h"], p["p_w"], p["p_d"], p["p_h_prime"], p["p_w_prime"], p["p_d_prime"])
         names = ("p_h + p_h_prime + 1", "p_w + p_w_prime + 1", "p_d + p_d_prime + 1")
-        return G.cuboid_offsets(*ext), ext[:3], names
+        keys = ("p_h", "p_w", "p_d", "p_h_prime", "p_w_prime", "p_d_prime")
+        return G.cuboid_offsets(*ext), ext[:3], dict(zip(keys, ext)), names
     if patch == "cylinder":
         r, lo, hi = check_cylinder(p["p_r"], p["p_d"], p["p_d_prime"])
-        return G.cylinder_offsets(r, lo, hi), (r, r, lo), ("2 p_r + 1", "2 p_r + 1", "p_d + p_d_prime + 1")
+        names = ("2 p_r + 1", "2 p_r + 1", "p_d + p_d_prime + 1")
+        return G.cylinder_offsets(r, lo, hi), (r, r, lo), {"p_r": r, "p_d": lo, "p_d_prime": hi}, names
     r = check_sphere(p["p_r"])
-    return G.sphere_offsets(r), (r, r, r), ("2 p_r + 1",) * 3
+    return G.sphere_offsets(r), (r, r, r), {"p_r": r}, ("2 p_r + 1",) * 3  # type: ignore[return-value]
 
 
 class _Geometric(PatchGeometry, Interdependence):
-    """The shared machinery: place the patches, check the geometry, gather or aggregate."""
+    """The shared machinery: place the patches, check the geometry, gather or aggregate.
+
+    A registered class fixes its patch shape and maybe its mode as class keywords
+    (``class X(_Geometric, patch="cuboid", mode="padding")``, kept as ``PATCH`` and ``MODE``; None: chosen
+    by the ``patch`` / ``mode`` argument); its constructor takes the arguments of that shape and hands
+    them over as they are (:meth:`_from_args`).
+    """
+
+    PATCH: ClassVar[str | None] = None
+    MODE: ClassVar[str | None] = None
+
+    def __init_subclass__(cls, patch: str | None = None, mode: str | None = None, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.PATCH, cls.MODE = patch, mode
+
+    def _from_args(self, args: dict[str, Any]) -> None:
+        """Set up from a constructor's arguments (its ``locals()``); extents the shape lacks are absent."""
+        patch = check_choice(args["patch"], "patch", list(PATCH_SHAPES)) if self.PATCH is None else self.PATCH
+        mode = args["mode"] if self.MODE is None else self.MODE
+        extents = {key: args[key] for key in _EXTENT_ARGS if key in args}
+        grid = (args["h"], args["w"], args["d"], args["channels"], args["packing"])
+        self._setup(args["m"], args["kind"], patch, mode, extents, *grid, args["cd_h"], args["cd_w"], args["cd_d"])
 
     def _setup(
         self,
@@ -112,20 +144,19 @@ class _Geometric(PatchGeometry, Interdependence):
         kind = check_kind(kind, ("attribute",))
         self.patch = patch
         self.mode = check_choice(mode, "mode", list(MODES))
-        offsets, radii, names = _shape_offsets(patch, extents)
+        offsets, radii, _, names = patch_offsets(patch, extents)
         packing = check_choice(packing, "packing", list(G.PACKINGS[patch]))
         extent = G.patch_extent(offsets)
         strides = centre_distances(cd_h, cd_w, cd_d, default=G.packing_distances(patch, packing, radii, extent))
         m = check_int(m, "m")
         cells, _ = self.place_patches(m, h, w, d, check_int(channels, "channels"), offsets, strides)
-        keys = {"cuboid": ("p_h", "p_w", "p_d"), "cylinder": ("p_r", "p_r", "p_d"), "sphere": ("p_r",) * 3}[patch]
         for a, (n_a, k_a) in enumerate(zip(self.grid, extent)):
             # the depth of a 2D grid (d = 1) is exempt: only the patch's middle slice meets it
             if k_a > n_a and not (a == 2 and self.d == 1):
                 raise ConfigError(
                     f"the {patch} patch is {k_a} cells along {_AXES[a]} ({names[a]} = {k_a}), larger than the "
                     f"grid: it must be at most {_AXES[a]} = {n_a}",
-                    child_path(keys[a]),
+                    child_path(EXTENT_KEYS[patch][a]),
                 )
         C, P, ps, cells_n = self.channels, self.num_patches, self.patch_size, self.h * self.w * self.d
         self.m_out = P * C * ps if self.mode == "padding" else C * P
@@ -262,30 +293,14 @@ class GeometricInterdependence(_Geometric):
         cd_w: int | None = None,
         cd_d: int | None = None,
     ) -> None:
-        patch = check_choice(patch, "patch", list(PATCH_SHAPES))
-        extents = {
-            "p_h": p_h,
-            "p_w": p_w,
-            "p_d": p_d,
-            "p_h_prime": p_h_prime,
-            "p_w_prime": p_w_prime,
-            "p_d_prime": p_d_prime,
-            "p_r": p_r,
-        }
-        self._setup(m, kind, patch, mode, extents, h, w, d, channels, packing, cd_h, cd_w, cd_d)
+        self._from_args(locals())
 
 
 # ----------------------------------------------------------------------------------------- cuboids
 
 
-class _CuboidBase(_Geometric):
-    def _cuboid(self, m, kind, mode, h, w, d, channels, p_h, p_w, p_d, p_h_prime, p_w_prime, p_d_prime, packing, cd):
-        extents = dict(p_h=p_h, p_w=p_w, p_d=p_d, p_h_prime=p_h_prime, p_w_prime=p_w_prime, p_d_prime=p_d_prime)
-        self._setup(m, kind, "cuboid", mode, extents, h, w, d, channels, packing, *cd)
-
-
 @register("interdependence", "cuboid_patch", aliases=["cuboid_patch_based_geometric_interdependence"])
-class CuboidPatchInterdependence(_CuboidBase):
+class CuboidPatchInterdependence(_Geometric, patch="cuboid"):
     """Cuboid patches [-p_h, p_h'] x [-p_w, p_w'] x [-p_d, p_d'] (see :class:`GeometricInterdependence`).
 
     ps = (p_h + p_h' + 1)(p_w + p_w' + 1)(p_d + p_d' + 1). With the defaults (a 3 x 3 x 1 patch, stride
@@ -315,27 +330,11 @@ class CuboidPatchInterdependence(_CuboidBase):
         cd_w: int | None = None,
         cd_d: int | None = None,
     ) -> None:
-        self._cuboid(
-            m,
-            kind,
-            mode,
-            h,
-            w,
-            d,
-            channels,
-            p_h,
-            p_w,
-            p_d,
-            p_h_prime,
-            p_w_prime,
-            p_d_prime,
-            packing,
-            (cd_h, cd_w, cd_d),
-        )
+        self._from_args(locals())
 
 
 @register("interdependence", "cuboid_patch_padding", aliases=["cuboid_patch_padding_based_geometric_interdependence"])
-class CuboidPatchPaddingInterdependence(_CuboidBase):
+class CuboidPatchPaddingInterdependence(_Geometric, patch="cuboid", mode="padding"):
     """:class:`CuboidPatchInterdependence` in the padding mode (every patch gathered, m' = P C ps)."""
 
     def __init__(
@@ -357,23 +356,7 @@ class CuboidPatchPaddingInterdependence(_CuboidBase):
         cd_w: int | None = None,
         cd_d: int | None = None,
     ) -> None:
-        self._cuboid(
-            m,
-            kind,
-            "padding",
-            h,
-            w,
-            d,
-            channels,
-            p_h,
-            p_w,
-            p_d,
-            p_h_prime,
-            p_w_prime,
-            p_d_prime,
-            packing,
-            (cd_h, cd_w, cd_d),
-        )
+        self._from_args(locals())
 
 
 @register(
@@ -381,7 +364,7 @@ class CuboidPatchPaddingInterdependence(_CuboidBase):
     "cuboid_patch_aggregation",
     aliases=["cuboid_patch_aggregation_based_geometric_interdependence"],
 )
-class CuboidPatchAggregationInterdependence(_CuboidBase):
+class CuboidPatchAggregationInterdependence(_Geometric, patch="cuboid", mode="aggregation"):
     """:class:`CuboidPatchInterdependence` in the aggregation mode (every patch summed into its centre, m' = C P)."""
 
     def __init__(
@@ -403,30 +386,14 @@ class CuboidPatchAggregationInterdependence(_CuboidBase):
         cd_w: int | None = None,
         cd_d: int | None = None,
     ) -> None:
-        self._cuboid(
-            m,
-            kind,
-            "aggregation",
-            h,
-            w,
-            d,
-            channels,
-            p_h,
-            p_w,
-            p_d,
-            p_h_prime,
-            p_w_prime,
-            p_d_prime,
-            packing,
-            (cd_h, cd_w, cd_d),
-        )
+        self._from_args(locals())
 
 
 # --------------------------------------------------------------------------------------- cylinders
 
 
 @register("interdependence", "cylinder_patch", aliases=["cylinder_patch_based_geometric_interdependence"])
-class CylinderPatchInterdependence(_Geometric):
+class CylinderPatchInterdependence(_Geometric, patch="cylinder"):
     """Cylinder patches: the lattice disk di^2 + dj^2 <= p_r^2 times the depth range [-p_d, p_d'].
 
     p_d' defaults to p_d (the reference's cylinder used [-p_d', p_d'], ignoring p_d, and its cylinder
@@ -453,14 +420,13 @@ class CylinderPatchInterdependence(_Geometric):
         cd_w: int | None = None,
         cd_d: int | None = None,
     ) -> None:
-        extents = {"p_r": p_r, "p_d": p_d, "p_d_prime": p_d_prime}
-        self._setup(m, kind, "cylinder", mode, extents, h, w, d, channels, packing, cd_h, cd_w, cd_d)
+        self._from_args(locals())
 
 
 @register(
     "interdependence", "cylinder_patch_padding", aliases=["cylinder_patch_padding_based_geometric_interdependence"]
 )
-class CylinderPatchPaddingInterdependence(_Geometric):
+class CylinderPatchPaddingInterdependence(_Geometric, patch="cylinder", mode="padding"):
     """:class:`CylinderPatchInterdependence` in the padding mode."""
 
     def __init__(
@@ -479,8 +445,7 @@ class CylinderPatchPaddingInterdependence(_Geometric):
         cd_w: int | None = None,
         cd_d: int | None = None,
     ) -> None:
-        extents = {"p_r": p_r, "p_d": p_d, "p_d_prime": p_d_prime}
-        self._setup(m, kind, "cylinder", "padding", extents, h, w, d, channels, packing, cd_h, cd_w, cd_d)
+        self._from_args(locals())
 
 
 @register(
@@ -488,7 +453,7 @@ class CylinderPatchPaddingInterdependence(_Geometric):
     "cylinder_patch_aggregation",
     aliases=["cylinder_patch_aggregation_based_geometric_interdependence"],
 )
-class CylinderPatchAggregationInterdependence(_Geometric):
+class CylinderPatchAggregationInterdependence(_Geometric, patch="cylinder", mode="aggregation"):
     """:class:`CylinderPatchInterdependence` in the aggregation mode."""
 
     def __init__(
@@ -507,15 +472,14 @@ class CylinderPatchAggregationInterdependence(_Geometric):
         cd_w: int | None = None,
         cd_d: int | None = None,
     ) -> None:
-        extents = {"p_r": p_r, "p_d": p_d, "p_d_prime": p_d_prime}
-        self._setup(m, kind, "cylinder", "aggregation", extents, h, w, d, channels, packing, cd_h, cd_w, cd_d)
+        self._from_args(locals())
 
 
 # ----------------------------------------------------------------------------------------- spheres
 
 
 @register("interdependence", "sphere_patch", aliases=["sphere_patch_based_geometric_interdependence"])
-class SpherePatchInterdependence(_Geometric):
+class SpherePatchInterdependence(_Geometric, patch="sphere"):
     """Sphere patches: the lattice ball di^2 + dj^2 + dk^2 <= p_r^2 (on a 2D grid, d = 1: the disk).
 
     The reference's sphere interdependences did not construct. See :class:`GeometricInterdependence`.
@@ -539,11 +503,11 @@ class SpherePatchInterdependence(_Geometric):
         cd_w: int | None = None,
         cd_d: int | None = None,
     ) -> None:
-        self._setup(m, kind, "sphere", mode, {"p_r": p_r}, h, w, d, channels, packing, cd_h, cd_w, cd_d)
+        self._from_args(locals())
 
 
 @register("interdependence", "sphere_patch_padding", aliases=["sphere_patch_padding_based_geometric_interdependence"])
-class SpherePatchPaddingInterdependence(_Geometric):
+class SpherePatchPaddingInterdependence(_Geometric, patch="sphere", mode="padding"):
     """:class:`SpherePatchInterdependence` in the padding mode."""
 
     def __init__(
@@ -560,7 +524,7 @@ class SpherePatchPaddingInterdependence(_Geometric):
         cd_w: int | None = None,
         cd_d: int | None = None,
     ) -> None:
-        self._setup(m, kind, "sphere", "padding", {"p_r": p_r}, h, w, d, channels, packing, cd_h, cd_w, cd_d)
+        self._from_args(locals())
 
 
 @register(
@@ -568,7 +532,7 @@ class SpherePatchPaddingInterdependence(_Geometric):
     "sphere_patch_aggregation",
     aliases=["sphere_patch_aggregation_based_geometric_interdependence"],
 )
-class SpherePatchAggregationInterdependence(_Geometric):
+class SpherePatchAggregationInterdependence(_Geometric, patch="sphere", mode="aggregation"):
     """:class:`SpherePatchInterdependence` in the aggregation mode."""
 
     def __init__(
@@ -585,4 +549,4 @@ class SpherePatchAggregationInterdependence(_Geometric):
         cd_w: int | None = None,
         cd_d: int | None = None,
     ) -> None:
-        self._setup(m, kind, "sphere", "aggregation", {"p_r": p_r}, h, w, d, channels, packing, cd_h, cd_w, cd_d)
+        self._from_args(locals())

@@ -19,15 +19,14 @@ Against the reference system's ready-made models:
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from ..component import to_plain
 from ..errors import ConfigError
 from ..kappa import KAPPA_KINDS
-from ..nn import RPN
 from ..registry import get_class, register
 from ..validation import check_bool, check_choice, check_fraction, check_int, check_real, child_path
+from ._base import ZooBase
 
 __all__ = ["ZooModel", "MLP", "KAN", "SVM", "NaiveBayes", "PGM"]
 
@@ -98,11 +97,18 @@ def _between(normalization: Any, activation: Any, dropout: Any) -> list[Any]:
     return steps
 
 
-def _layers(dims: Any, head: dict[str, Any], between: list[Any], width: Any, fusion: Any) -> dict[str, Any]:
-    """:class:`RPN`'s arguments: one head spec per layer, the layers after the first taking ``between``
-    (normalisation, activation, dropout) as their input processing, i.e. after the heads are fused."""
+#: what a model's head builder returns: (the head spec of every layer, the processing between layers)
+Parts = tuple[dict[str, Any], list[Any]]
+
+
+def _layers(dims: Any, width: Any, fusion: Any, parts: Callable[..., Parts], *args: Any) -> dict[str, Any]:
+    """:class:`RPN`'s arguments: ``dims`` checked first, then ``parts(*args)`` gives the head spec of every
+    layer and the processing between layers (normalisation, activation, dropout), which the layers
+    after the first take as their input processing, i.e. after the heads are fused."""
+    layers = _layer_count(dims)
+    head, between = parts(*args)
     heads = []
-    for i in range(_layer_count(dims)):
+    for i in range(layers):
         spec = copy.deepcopy(head)
         if i > 0 and between:
             spec["input_processing"] = copy.deepcopy(between)
@@ -111,26 +117,40 @@ def _layers(dims: Any, head: dict[str, Any], between: list[Any], width: Any, fus
     return {"dims": dims, "head": heads, "width": width, "fusion": _spec(fusion, "fusion", "fusion")}
 
 
-class ZooModel(RPN):
-    """Base of the model zoo: an :class:`RPN` built from the model's own arguments.
+class ZooModel(ZooBase):
+    """Base of the RPN 1 models: an :class:`RPN` built from the model's own arguments.
 
     Subclasses register under kind ``"model"``, take ``dims`` first and pass :class:`RPN` one head
     spec per layer (see :func:`_layers`). :meth:`to_config` returns ``{"name", "dims", **arguments}``.
+
+    Arguments every model takes, besides its own:
+
+    * bias: learnable b in every layer (a reconciliation mapping's own ``bias`` wins);
+    * reconciliation: psi of every layer; default ``"identity"`` (a dense W);
+    * width: heads per layer (each with its own weights), fused by ``fusion``;
+    * fusion: head fusion of every layer; default ``"mean"``.
+
+    Shape:
+        (..., d0) -> (..., dK), logits.
     """
 
-    def to_config(self) -> dict[str, Any]:
-        """``{"name": <model>, "dims": [...], **constructor arguments}``; :func:`rpnkit.build_model` rebuilds it."""
-        config: dict[str, Any] = {"name": type(self).registry_name, "dims": self.dims}
-        for key, value in self.hparams.items():
-            if key != "dims":
-                config[key] = to_plain(value)
-        return config
+    def _leading(self) -> dict[str, Any]:
+        return {"dims": self.dims}
 
     def extra_repr(self) -> str:
         return f"dims={self.dims}"
 
 
 # ------------------------------------------------------------------------------------------- models
+
+
+def _mlp_parts(expansion: Any, psi: Any, bias: Any, remainder: Any, norm: Any, act: Any, dropout: Any) -> Parts:
+    head = {
+        "expansion": _spec(expansion, "expansion", KAPPA_KINDS),
+        "reconciliation": _reconciliation(psi, bias),
+        "remainder": _spec(remainder, "remainder", "remainder"),
+    }
+    return head, _between(norm, act, dropout)
 
 
 @register("model", "mlp", aliases=["perceptron", "multilayer_perceptron"])
@@ -188,14 +208,23 @@ class MLP(ZooModel):
         width: int = 1,
         fusion: Any = "mean",
     ) -> None:
-        _layer_count(dims)
-        head = {
-            "expansion": _spec(expansion, "expansion", KAPPA_KINDS),
-            "reconciliation": _reconciliation(reconciliation, bias),
-            "remainder": _spec(remainder, "remainder", "remainder"),
-        }
-        between = _between(normalization, activation, dropout)
-        super().__init__(**_layers(dims, head, between, width, fusion))
+        parts = (expansion, reconciliation, bias, remainder, normalization, activation, dropout)
+        super().__init__(**_layers(dims, width, fusion, _mlp_parts, *parts))
+
+
+def _kan_parts(t: Any, d: Any, grid_range: Any, base_activation: Any, norm: Any, psi: Any, bias: Any) -> Parts:
+    spline = {
+        "name": "bspline",
+        "grid_range": _range(grid_range, "grid_range"),
+        "t": check_int(t, "grid_size"),
+        "d": check_int(d, "spline_order", minimum=0),
+    }
+    base = _spec(base_activation, "base_activation", "processing", allow_none=True)
+    if base is None:
+        expansion: Any = spline
+    else:
+        expansion = {"name": "extended", "functions": [{"name": "identity", "postprocess": base}, spline]}
+    return {"expansion": expansion, "reconciliation": _reconciliation(psi, bias)}, _between(norm, None, 0.0)
 
 
 @register("model", "kan", aliases=["kolmogorov_arnold_network"])
@@ -226,12 +255,7 @@ class KAN(ZooModel):
             for splines only (kappa = B(x), D = m (t + d)).
         normalization: ``None``, ``"batch_norm"`` or ``"layer_norm"`` between layers.
         bias: learnable b in every layer (KAN has none; a reconciliation mapping's own ``bias`` wins).
-        reconciliation: psi of every layer; default ``"identity"``.
-        width: heads per layer (each with its own weights), fused by ``fusion``.
-        fusion: head fusion of every layer; default ``"mean"``.
-
-    Shape:
-        (..., d0) -> (..., dK), logits.
+        reconciliation, width, fusion: as for every :class:`ZooModel`; the output is logits.
 
     Example:
         >>> import torch
@@ -253,25 +277,23 @@ class KAN(ZooModel):
         width: int = 1,
         fusion: Any = "mean",
     ) -> None:
-        _layer_count(dims)
-        spline = {
-            "name": "bspline",
-            "grid_range": _range(grid_range, "grid_range"),
-            "t": check_int(grid_size, "grid_size"),
-            "d": check_int(spline_order, "spline_order", minimum=0),
-        }
-        base = _spec(base_activation, "base_activation", "processing", allow_none=True)
-        if base is None:
-            expansion: Any = spline
-        else:
-            expansion = {"name": "extended", "functions": [{"name": "identity", "postprocess": base}, spline]}
-        head = {"expansion": expansion, "reconciliation": _reconciliation(reconciliation, bias)}
-        between = _between(normalization, None, 0.0)
-        super().__init__(**_layers(dims, head, between, width, fusion))
+        parts = (grid_size, spline_order, grid_range, base_activation, normalization, reconciliation, bias)
+        super().__init__(**_layers(dims, width, fusion, _kan_parts, *parts))
 
 
 #: svm kernel -> expansion name
 KERNELS = {"linear": "identity", "gaussian_rbf": "gaussian_rbf", "inverse_quadratic_rbf": "inverse_quadratic_rbf"}
+
+
+def _svm_parts(kernel: Any, base_range: Any, num_interval: Any, epsilon: Any, psi: Any, bias: Any) -> Parts:
+    check_choice(kernel, "kernel", list(KERNELS))
+    low, high = _range(base_range, "base_range")
+    K = check_int(num_interval, "num_interval")
+    eps = check_real(epsilon, "epsilon", gt=0)
+    expansion: Any = KERNELS[kernel]
+    if kernel != "linear":
+        expansion = {"name": expansion, "base_range": [low, high], "num_interval": K, "epsilon": eps}
+    return {"expansion": expansion, "reconciliation": _reconciliation(psi, bias)}, []
 
 
 @register("model", "svm", aliases=["support_vector_machine"])
@@ -296,12 +318,7 @@ class SVM(ZooModel):
         num_interval: K, the number of RBF centres per feature.
         epsilon: the RBF shape parameter.
         bias: learnable b (a reconciliation mapping's own ``bias`` wins).
-        reconciliation: psi of every layer; default ``"identity"``.
-        width: heads per layer (each with its own weights), fused by ``fusion``.
-        fusion: head fusion of every layer; default ``"mean"``.
-
-    Shape:
-        (..., d0) -> (..., dK), logits.
+        reconciliation, width, fusion: as for every :class:`ZooModel`; the output is logits.
 
     Example:
         >>> import torch
@@ -322,20 +339,17 @@ class SVM(ZooModel):
         width: int = 1,
         fusion: Any = "mean",
     ) -> None:
-        _layer_count(dims)
-        check_choice(kernel, "kernel", list(KERNELS))
-        low, high = _range(base_range, "base_range")
-        K = check_int(num_interval, "num_interval")
-        eps = check_real(epsilon, "epsilon", gt=0)
-        expansion: Any = KERNELS[kernel]
-        if kernel != "linear":
-            expansion = {"name": expansion, "base_range": [low, high], "num_interval": K, "epsilon": eps}
-        head = {"expansion": expansion, "reconciliation": _reconciliation(reconciliation, bias)}
-        super().__init__(**_layers(dims, head, [], width, fusion))
+        parts = (kernel, base_range, num_interval, epsilon, reconciliation, bias)
+        super().__init__(**_layers(dims, width, fusion, _svm_parts, *parts))
 
 
 #: naive_bayes distribution -> expansion name
 DISTRIBUTIONS = {name: f"naive_{name}" for name in ("normal", "exponential", "cauchy", "gamma", "chi2", "laplace")}
+
+
+def _naive_bayes_parts(distribution: Any, psi: Any, bias: Any) -> Parts:
+    check_choice(distribution, "distribution", list(DISTRIBUTIONS))
+    return {"expansion": DISTRIBUTIONS[distribution], "reconciliation": _reconciliation(psi, bias)}, []
 
 
 @register("model", "naive_bayes", aliases=["naive_bayes_classifier"])
@@ -357,12 +371,7 @@ class NaiveBayes(ZooModel):
         dims: widths [d0, ..., dK] (usually [features, classes]).
         distribution: ``"normal"``, ``"exponential"``, ``"cauchy"``, ``"gamma"``, ``"chi2"`` or ``"laplace"``.
         bias: learnable b_c, the class log-prior (a reconciliation mapping's own ``bias`` wins).
-        reconciliation: psi of every layer; default ``"identity"``.
-        width: heads per layer (each with its own weights), fused by ``fusion``.
-        fusion: head fusion of every layer; default ``"mean"``.
-
-    Shape:
-        (..., d0) -> (..., dK), logits.
+        reconciliation, width, fusion: as for every :class:`ZooModel`; the output is logits.
 
     Example:
         >>> import torch
@@ -379,10 +388,16 @@ class NaiveBayes(ZooModel):
         width: int = 1,
         fusion: Any = "mean",
     ) -> None:
-        _layer_count(dims)
-        check_choice(distribution, "distribution", list(DISTRIBUTIONS))
-        head = {"expansion": DISTRIBUTIONS[distribution], "reconciliation": _reconciliation(reconciliation, bias)}
-        super().__init__(**_layers(dims, head, [], width, fusion))
+        super().__init__(**_layers(dims, width, fusion, _naive_bayes_parts, distribution, reconciliation, bias))
+
+
+def _pgm_parts(degree: Any, with_replacement: Any, psi: Any, bias: Any) -> Parts:
+    expansion = {
+        "name": "combinatorial_normal",
+        "degree": check_int(degree, "degree"),
+        "with_replacement": check_bool(with_replacement, "with_replacement"),
+    }
+    return {"expansion": expansion, "reconciliation": _reconciliation(psi, bias)}, []
 
 
 @register("model", "pgm", aliases=["probabilistic_graphical_model"])
@@ -404,12 +419,7 @@ class PGM(ZooModel):
         degree: d, the largest subset size.
         with_replacement: allow a feature to repeat inside a subset.
         bias: learnable b_c (a reconciliation mapping's own ``bias`` wins).
-        reconciliation: psi of every layer; default ``"identity"``.
-        width: heads per layer (each with its own weights), fused by ``fusion``.
-        fusion: head fusion of every layer; default ``"mean"``.
-
-    Shape:
-        (..., d0) -> (..., dK), logits.
+        reconciliation, width, fusion: as for every :class:`ZooModel`; the output is logits.
 
     Example:
         >>> import torch
@@ -428,11 +438,4 @@ class PGM(ZooModel):
         width: int = 1,
         fusion: Any = "mean",
     ) -> None:
-        _layer_count(dims)
-        expansion = {
-            "name": "combinatorial_normal",
-            "degree": check_int(degree, "degree"),
-            "with_replacement": check_bool(with_replacement, "with_replacement"),
-        }
-        head = {"expansion": expansion, "reconciliation": _reconciliation(reconciliation, bias)}
-        super().__init__(**_layers(dims, head, [], width, fusion))
+        super().__init__(**_layers(dims, width, fusion, _pgm_parts, degree, with_replacement, reconciliation, bias))

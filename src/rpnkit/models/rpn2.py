@@ -44,8 +44,9 @@ from ..base import Reconciliation, Remainder, Transformation
 from ..component import Component, check_last_dim, to_plain
 from ..errors import ConfigError
 from ..kappa import KAPPA_KINDS
-from ..nn import RPN, GridCompressionHead, GridHead
+from ..nn import GridCompressionHead, GridHead
 from ..nn._build import child
+from ..nn._rpn2 import RPN2Head, checked_n, length_width_mismatch, token_args
 from ..processing import build_processing, processing_config
 from ..registry import get_class, register
 from ..validation import (
@@ -56,8 +57,8 @@ from ..validation import (
     check_int,
     check_real,
     child_path,
-    config_path,
 )
+from ._base import ZooBase
 
 __all__ = [
     "ResidualBlock",
@@ -134,12 +135,37 @@ def _between(activation: Any, dropout: float) -> list[Any]:
     return steps
 
 
-def _linear_layer(m: int, n: int, processing: list[Any] | None = None) -> dict[str, Any]:
-    """A fully connected layer spec (identity kappa, dense W with bias), with optional output processing."""
-    head: dict[str, Any] = {"reconciliation": dict(LINEAR)}
+def _layer(m: int, n: int, head: dict[str, Any], processing: list[Any] | None = None) -> dict[str, Any]:
+    """A layer spec of one head, with the head's output processing when there is any."""
     if processing:
         head["output_processing"] = processing
     return {"m": m, "n": n, "head": head}
+
+
+def _linear_layer(m: int, n: int, processing: list[Any] | None = None) -> dict[str, Any]:
+    """A fully connected layer spec (identity kappa, dense W with bias), with optional output processing."""
+    return _layer(m, n, {"reconciliation": dict(LINEAR)}, processing)
+
+
+def _classifier_args(fc_dims: Any, classes: Any, activation: Any, dropout: Any) -> tuple[list[int], int, Any, float]:
+    """The checked (fc_dims, classes, activation, dropout) of a grid model's fully connected end."""
+    fc = _ints(fc_dims, "fc_dims", allow_empty=True)
+    return fc, check_int(classes, "classes"), _processing(activation, "activation"), check_fraction(dropout, "dropout")
+
+
+def _classifier(width: int, fc: list[int], classes: int, act: Any, dropout: float) -> list[dict[str, Any]]:
+    """Fully connected layers width -> fc... -> classes, the hidden ones with activation and dropout."""
+    widths = [width, *fc, classes]
+    last = len(widths) - 2
+    return [
+        _linear_layer(widths[j], widths[j + 1], None if j == last else _between(act, dropout)) for j in range(last + 1)
+    ]
+
+
+def _grid_layer(layers: list[dict[str, Any]], spec: dict[str, Any], shape: Any) -> tuple[int, int, int]:
+    """Append a grid head's layer; returns its output grid (channels, h, w)."""
+    layers.append({"m": shape.m, "n": shape.n, "head": spec})
+    return shape.out_grid[:3]
 
 
 # ------------------------------------------------------------------------------------ building blocks
@@ -178,7 +204,7 @@ class TokenLayerNorm(Component):
 
 
 @register("layer", "residual", aliases=["residual_block"])
-class ResidualBlock(Component):
+class ResidualBlock(RPN2Head):
     """Heads applied in sequence with one remainder across them: ``y = post(pi(x) + f_K(... f_1(pre(x))))``.
 
     The skip connection of deep networks as an RPN layer: pi is any remainder built with (m, n)
@@ -260,9 +286,7 @@ class ResidualBlock(Component):
         y = x if self.input_processing is None else self.input_processing(x)
         for head in self.heads:
             y = head(y)
-        if not self.remainder.is_zero:
-            y = y + self.remainder(x)
-        return y if self.output_processing is None else self.output_processing(y)
+        return self._finish(y, x)
 
     def extra_repr(self) -> str:
         return f"m={self.m}, n={self.n}, heads={len(self.heads)}"
@@ -286,7 +310,7 @@ class ResidualBlock(Component):
 
 
 @register("head", "token_embedding", aliases=["embedding"])
-class TokenEmbeddingHead(Component):
+class TokenEmbeddingHead(RPN2Head):
     """Per-token projection with learned positions: ``g(x)_t = psi(kappa(x_t)) + b + p_t`` for t < L.
 
     The row x in R^{L d} holds L tokens of width d (token-major, as :class:`~rpnkit.nn.BilinearHead`);
@@ -320,6 +344,9 @@ class TokenEmbeddingHead(Component):
         (48, torch.Size([2, 48]))
     """
 
+    child_keys = ("expansion", "reconciliation")
+    processing_keys = ("output_processing",)
+
     def __init__(
         self,
         m: int,
@@ -335,32 +362,20 @@ class TokenEmbeddingHead(Component):
         output_processing: Any = None,
     ) -> None:
         super().__init__()
-        self.m = check_int(m, "m")
-        length = check_int(length, "length", allow_none=True)
-        width = check_int(width, "width", allow_none=True)
-        if length is None and width is None:
-            raise ConfigError("give length (the number of tokens) or width (the token width), or both", config_path())
+        self.m, length, width = token_args(m, length, width)
         if length is not None:
             self.length = check_factor(length, "length", self.m, "m")
             self.width = self.m // self.length
             if width is not None and width != self.width:
-                raise ConfigError(
-                    f"m must be length * width = {length} * {width} = {length * width}, got m={self.m}", config_path()
-                )
+                raise length_width_mismatch(self.m, length, width)
         else:
             self.width = check_factor(width, "width", self.m, "m")
             self.length = self.m // self.width
         self.out_width = check_int(self.width if out_width is None else out_width, "out_width")
         self.cls_token = check_bool(cls, "cls")
         self.tokens = self.length + int(self.cls_token)
-        expected = self.tokens * self.out_width
-        if n is not None and check_int(n, "n") != expected:
-            raise ConfigError(
-                f"n must be (length{' + 1' if self.cls_token else ''}) * out_width = {self.tokens} * "
-                f"{self.out_width} = {expected}, got {n}",
-                child_path("n"),
-            )
-        self.n = expected
+        formula = f"(length{' + 1' if self.cls_token else ''}) * out_width = {self.tokens} * {self.out_width}"
+        self.n = checked_n(n, self.tokens * self.out_width, formula)
         self.expansion = child(
             KAPPA_KINDS, expansion, "expansion", Transformation, "an Expansion or Compression", m=self.width
         )
@@ -408,24 +423,13 @@ class TokenEmbeddingHead(Component):
                 y = y + term
         if self.cls is not None:
             y = torch.cat([self.cls.expand(*y.shape[:-2], 1, self.out_width), y], dim=-2)
-        y = y.flatten(-2)
-        return y if self.output_processing is None else self.output_processing(y)
+        return self._output(y.flatten(-2))
 
     def extra_repr(self) -> str:
         return (
             f"m={self.m}, n={self.n}, length={self.length}, width={self.width}, out_width={self.out_width}, "
             f"cls={self.cls_token}, l={self.l}"
         )
-
-    def to_config(self) -> dict[str, Any]:
-        config = super().to_config()
-        config["expansion"] = to_plain(self.expansion)
-        config["reconciliation"] = to_plain(self.reconciliation)
-        if self.output_processing is None:
-            config.pop("output_processing", None)
-        else:
-            config["output_processing"] = processing_config(self.output_processing)
-        return config
 
 
 def _pool_steps(length: int, width: int, metric: str) -> dict[str, Any]:
@@ -446,19 +450,12 @@ def _first_token(length: int, width: int) -> dict[str, Any]:
 # ------------------------------------------------------------------------------------------ the base
 
 
-class ZooRPN2(RPN):
+class ZooRPN2(ZooBase):
     """Base of the RPN 2 models: an :class:`RPN` built from the model's own arguments.
 
     Subclasses register under kind ``"model"`` and call ``RPN.__init__(layers=[...])`` with layer specs;
     :meth:`to_config` returns ``{"name": <model>, **constructor arguments}``.
     """
-
-    def to_config(self) -> dict[str, Any]:
-        """``{"name": <model>, **constructor arguments}``; :func:`rpnkit.build_model` rebuilds it."""
-        config: dict[str, Any] = {"name": type(self).registry_name}
-        for key, value in self.hparams.items():
-            config[key] = to_plain(value)
-        return config
 
 
 def _grid(h: int, w: int | None) -> tuple[int, int]:
@@ -558,26 +555,16 @@ class CNN(ZooRPN2):
         pool = check_int(pool, "pool")
         every = check_int(pool_every, "pool_every")
         metric = check_choice(pool_metric, "pool_metric", ["max", "mean"])
-        fc = _ints(fc_dims, "fc_dims", allow_empty=True)
-        classes = check_int(classes, "classes")
-        act = _processing(activation, "activation")
-        dropout = check_fraction(dropout, "dropout")
+        fc, classes, act, dropout = _classifier_args(fc_dims, classes, activation, dropout)
         expansion = _spec(expansion, "expansion", KAPPA_KINDS)
         layers: list[dict[str, Any]] = []
         for i, c in enumerate(convs):
-            where = f"of convolution {i}"
-            spec, shape = _conv_spec(channels, c, h, w, kernel, expansion, _between(act, 0.0), where)
-            layers.append({"m": shape.m, "n": shape.n, "head": spec})
-            channels, h, w = shape.out_grid[:3]
+            spec, shape = _conv_spec(channels, c, h, w, kernel, expansion, _between(act, 0.0), f"of convolution {i}")
+            channels, h, w = _grid_layer(layers, spec, shape)
             if pool > 1 and (i + 1) % every == 0:
-                spec, shape = _pool_spec(channels, h, w, pool, metric, f"after convolution {i}")
-                layers.append({"m": shape.m, "n": shape.n, "head": spec})
-                channels, h, w = shape.out_grid[:3]
-        widths = [channels * h * w, *fc, classes]
-        for j in range(len(widths) - 1):
-            last = j == len(widths) - 2
-            layers.append(_linear_layer(widths[j], widths[j + 1], None if last else _between(act, dropout)))
-        super().__init__(layers=layers)
+                pooling = _pool_spec(channels, h, w, pool, metric, f"after convolution {i}")
+                channels, h, w = _grid_layer(layers, *pooling)
+        super().__init__(layers=layers + _classifier(channels * h * w, fc, classes, act, dropout))
 
 
 @register("model", "resnet", aliases=["residual_cnn"])
@@ -639,17 +626,13 @@ class ResNet(ZooRPN2):
         kernel = check_int(kernel, "kernel")
         pool = check_int(pool, "pool")
         metric = check_choice(pool_metric, "pool_metric", ["max", "mean"])
-        fc = _ints(fc_dims, "fc_dims", allow_empty=True)
-        classes = check_int(classes, "classes")
-        act = _processing(activation, "activation")
-        dropout = check_fraction(dropout, "dropout")
+        fc, classes, act, dropout = _classifier_args(fc_dims, classes, activation, dropout)
         between = _between(act, 0.0)
         layers: list[dict[str, Any]] = []
         for s, c in enumerate(stages):
             where = f"of stage {s}"
             spec, shape = _conv_spec(channels, c, h, w, kernel, "identity", between, where)
-            layers.append({"m": shape.m, "n": shape.n, "head": spec})
-            channels, h, w = shape.out_grid[:3]
+            channels, h, w = _grid_layer(layers, spec, shape)
             for _ in range(blocks):
                 first, _shape = _conv_spec(c, c, h, w, kernel, "identity", between, where)
                 second, _shape = _conv_spec(c, c, h, w, kernel, "identity", [], where)
@@ -658,14 +641,8 @@ class ResNet(ZooRPN2):
                     block["output_processing"] = copy.deepcopy(between)
                 layers.append(block)
             if pool > 1:
-                spec, shape = _pool_spec(channels, h, w, pool, metric, f"after stage {s}")
-                layers.append({"m": shape.m, "n": shape.n, "head": spec})
-                channels, h, w = shape.out_grid[:3]
-        widths = [channels * h * w, *fc, classes]
-        for j in range(len(widths) - 1):
-            last = j == len(widths) - 2
-            layers.append(_linear_layer(widths[j], widths[j + 1], None if last else _between(act, dropout)))
-        super().__init__(layers=layers)
+                channels, h, w = _grid_layer(layers, *_pool_spec(channels, h, w, pool, metric, f"after stage {s}"))
+        super().__init__(layers=layers + _classifier(channels * h * w, fc, classes, act, dropout))
 
 
 # ------------------------------------------------------------------------------------------ sequences
@@ -691,10 +668,7 @@ def _rnn_layers(
             "bias": True,
             "remainder": copy.deepcopy(remainder),
         }
-        processing = _between(act, dropout)
-        if processing:
-            head["output_processing"] = processing
-        layers.append({"m": length * dims[i], "n": length * dims[i + 1], "head": head})
+        layers.append(_layer(length * dims[i], length * dims[i + 1], head, _between(act, dropout)))
     return layers
 
 
@@ -880,10 +854,7 @@ class GCN(ZooRPN2):
             head = {"name": "graph", "instance_interdependence": copy.deepcopy(xi), "bias": bias}
             if expansion != "identity":
                 head["expansion"] = copy.deepcopy(expansion)
-            processing = _between(act, dropout) if i < len(dims) - 2 else []
-            if processing:
-                head["output_processing"] = processing
-            layers.append({"m": dims[i], "n": dims[i + 1], "head": head})
+            layers.append(_layer(dims[i], dims[i + 1], head, _between(act, dropout) if i < len(dims) - 2 else []))
         super().__init__(layers=layers)
 
 
@@ -965,10 +936,7 @@ class GAT(ZooRPN2):
                 "instance_interdependence": copy.deepcopy(xi),
                 "bias": bias,
             }
-            processing = [] if last else _between(act, dropout)
-            if processing:
-                head["output_processing"] = processing
-            layers.append({"m": dims[i], "n": dims[i + 1], "head": head})
+            layers.append(_layer(dims[i], dims[i + 1], head, [] if last else _between(act, dropout)))
         super().__init__(layers=layers)
 
 

@@ -22,18 +22,19 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ..base import Reconciliation, Remainder
-from ..component import Component, check_last_dim, to_plain
+from ..component import check_last_dim
 from ..errors import ConfigError
-from ..processing import build_processing, processing_config
+from ..processing import build_processing
 from ..registry import register
-from ..validation import check_bool, check_fraction, check_int, child_path, config_path
+from ..validation import check_bool, check_fraction, check_int, child_path
 from ._build import child
+from ._rpn2 import RPN2Head, checked_n, length_width_mismatch, token_args
 
 __all__ = ["BilinearHead"]
 
 
 @register("head", "bilinear", aliases=["bilinear_interdependence_head", "attention"])
-class BilinearHead(Component):
+class BilinearHead(RPN2Head):
     """Multi-head scaled dot-product self-attention over the L tokens of every sample.
 
     Args:
@@ -67,6 +68,8 @@ class BilinearHead(Component):
         (24, torch.Size([3, 24]))
     """
 
+    child_keys = ("query", "key", "value", "output", "remainder")
+
     def __init__(
         self,
         m: int,
@@ -87,15 +90,9 @@ class BilinearHead(Component):
         output_processing: Any = None,
     ) -> None:
         super().__init__()
-        self.m = check_int(m, "m")
-        length = check_int(length, "length", allow_none=True)
-        width = check_int(width, "width", allow_none=True)
-        if length is None and width is None:
-            raise ConfigError("give length (the number of tokens) or width (the token width), or both", config_path())
+        self.m, length, width = token_args(m, length, width)
         if length is not None and width is not None and length * width != self.m:
-            raise ConfigError(
-                f"m must be length * width = {length} * {width} = {length * width}, got m={self.m}", config_path()
-            )
+            raise length_width_mismatch(self.m, length, width)
         given, name = (length, "length") if length is not None else (width, "width")
         if self.m % given:
             raise ConfigError(f"{name}={given} must divide m={self.m} (m = length * width)", child_path(name))
@@ -107,13 +104,8 @@ class BilinearHead(Component):
             raise ConfigError(f"heads={self.heads} must divide dim={self.dim}", child_path("heads"))
         self.head_width = self.dim // self.heads
         self.out_width = check_int(self.width if out_width is None else out_width, "out_width")
-        expected = self.length * self.out_width
-        if n is not None and check_int(n, "n") != expected:
-            raise ConfigError(
-                f"n must be length * out_width = {self.length} * {self.out_width} = {expected}, got {n}",
-                child_path("n"),
-            )
-        self.n = expected
+        formula = f"length * out_width = {self.length} * {self.out_width}"
+        self.n = checked_n(n, self.length * self.out_width, formula)
         self.causal = check_bool(causal, "causal")
         self.dropout = check_fraction(dropout, "dropout")
         self.input_processing = build_processing(input_processing, self.m, "input_processing")
@@ -143,27 +135,10 @@ class BilinearHead(Component):
         q, k, v = (self._split(psi(X)) for psi in (self.query, self.key, self.value))
         dropout = self.dropout if self.training else 0.0
         a = F.scaled_dot_product_attention(q, k, v, dropout_p=dropout, is_causal=self.causal)
-        y = self.output(a.transpose(1, 2).flatten(-2)).reshape(*lead, self.n)
-        if not self.remainder.is_zero:
-            y = y + self.remainder(x)
-        if self.output_processing is not None:
-            y = self.output_processing(y)
-        return y
+        return self._finish(self.output(a.transpose(1, 2).flatten(-2)).reshape(*lead, self.n), x)
 
     def extra_repr(self) -> str:
         return (
             f"m={self.m}, n={self.n}, length={self.length}, width={self.width}, heads={self.heads}, "
             f"dim={self.dim}, out_width={self.out_width}, causal={self.causal}, l={self.l}"
         )
-
-    def to_config(self) -> dict[str, Any]:
-        config = super().to_config()
-        for key in ("query", "key", "value", "output", "remainder"):
-            config[key] = to_plain(getattr(self, key))
-        for key in ("input_processing", "output_processing"):
-            module = getattr(self, key)
-            if module is None:
-                config.pop(key, None)
-            else:
-                config[key] = processing_config(module)
-        return config

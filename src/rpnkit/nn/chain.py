@@ -159,17 +159,10 @@ class ChainHead(_NodeHead):
             return self._finish(y, x)
         steps = x.unflatten(-1, (self.length, self.step_width))
         mixed = steps if xi is None else xi(x).unflatten(-1, (self.length, self.step_width))
-        y = psi.product(self.expansion(mixed))
-        if psi.bias is not None:
-            y = y + psi.bias
-        if self.bias is not None:
-            y = y + self.bias
+        y = self._add_biases(psi.product(self.expansion(mixed)))
         if not self.remainder.is_zero:
             y = y + self.remainder(steps)
-        y = y.flatten(-2)
-        if self.output_processing is not None:
-            y = self.output_processing(y)
-        return y
+        return self._output(y.flatten(-2))
 
     def extra_repr(self) -> str:
         return (

@@ -41,15 +41,16 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..base import Interdependence, Reconciliation, Remainder, Transformation
-from ..component import Component, check_last_dim, to_plain
+from ..component import check_last_dim
 from ..errors import ConfigError, ShapeError
 from ..functional.topology import csr_mix
 from ..interdependence.topological import GraphInterdependence
 from ..kappa import KAPPA_KINDS
-from ..processing import build_processing, processing_config
+from ..processing import build_processing
 from ..registry import get_class, register
 from ..validation import check_bool, check_choice, check_fraction, check_int, check_real, child_path
 from ._build import child
+from ._rpn2 import RPN2Head
 
 __all__ = ["GraphHead", "GraphBilinearHead", "GCN_DEFAULTS", "csr_mix", "instance_spec"]
 
@@ -92,14 +93,10 @@ def instance_spec(spec: Any, key: str, default_name: str, defaults: dict[str, An
     return spec
 
 
-def _positive(value: Any, name: str) -> int:
-    return check_int(value, name)
-
-
 # ------------------------------------------------------------------------------------------ the heads
 
 
-class _NodeHead(Component):
+class _NodeHead(RPN2Head):
     """Shared parts of the node heads: processing, kappa, psi, bias, remainder and the instance mix."""
 
     #: the config key of the instance interdependence
@@ -119,8 +116,8 @@ class _NodeHead(Component):
         output_processing: Any,
         remainder_dims: tuple[int, int] | None = None,
     ) -> None:
-        self.m = _positive(m, "m")
-        self.n = _positive(n, "n")
+        self.m = check_int(m, "m")
+        self.n = check_int(n, "n")
         self.input_processing = build_processing(input_processing, self.m, "input_processing")
         self.expansion = child(
             KAPPA_KINDS, expansion, "expansion", Transformation, "an Expansion or Compression", m=self._kappa_m()
@@ -184,30 +181,20 @@ class _NodeHead(Component):
             return self._mix(xi, x, psi.product(z))
         return psi.product(self._mix(xi, x, z))
 
-    def _finish(self, y: Tensor, x: Tensor) -> Tensor:
-        """+ psi's bias + b + pi(x), then the output processing."""
+    def _add_biases(self, y: Tensor) -> Tensor:
+        """y + psi's bias + b."""
         if self.reconciliation.bias is not None:
             y = y + self.reconciliation.bias
-        if self.bias is not None:
-            y = y + self.bias
-        if not self.remainder.is_zero:
-            y = y + self.remainder(x)
-        if self.output_processing is not None:
-            y = self.output_processing(y)
-        return y
+        return y if self.bias is None else y + self.bias
 
-    def to_config(self) -> dict[str, Any]:
-        config = super().to_config()
-        for key in ("expansion", "reconciliation", "remainder", self.xi_key):
-            module = getattr(self, key)
-            config[key] = None if module is None else to_plain(module)
-        for key in ("input_processing", "output_processing"):
-            module = getattr(self, key)
-            if module is None:
-                config.pop(key, None)
-            else:
-                config[key] = processing_config(module)
-        return config
+    def _finish(self, y: Tensor, x: Tensor) -> Tensor:
+        """+ psi's bias + b + pi(x), then the output processing."""
+        return super()._finish(self._add_biases(y), x)
+
+    @property
+    def child_keys(self) -> tuple[str, ...]:  # type: ignore[override]
+        # an instance interdependence that is None was None in the spec too
+        return ("expansion", "reconciliation", "remainder", self.xi_key)
 
 
 @register("head", "graph", aliases=["graph_interdependence_head", "gcn"])
@@ -346,7 +333,7 @@ class GraphBilinearHead(_NodeHead):
         self.scores = check_choice(scores, "scores", list(SCORES))
         self.negative_slope = check_real(negative_slope, "negative_slope")
         self.dropout = check_fraction(dropout, "dropout")
-        n = _positive(n, "n")
+        n = check_int(n, "n")
         if self.concat and n % self.heads:
             raise ConfigError(
                 f"with concat, n={n} must be a multiple of heads={self.heads} (n = heads * head width)",
@@ -454,13 +441,9 @@ class GraphBilinearHead(_NodeHead):
         y = y.reshape(N, *lead, self.n).movedim(0, -2)
         return self._finish(y, x)
 
-    def to_config(self) -> dict[str, Any]:
-        config = super().to_config()
-        for key in ("query", "key"):
-            module = getattr(self, key)
-            if module is not None:
-                config[key] = to_plain(module)
-        return config
+    @property
+    def child_keys(self) -> tuple[str, ...]:  # type: ignore[override]
+        return (*super().child_keys, "query", "key")
 
     def extra_repr(self) -> str:
         return (

@@ -43,16 +43,18 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..base import Remainder, Transformation
-from ..component import Component, check_last_dim, to_plain
+from ..component import check_last_dim
 from ..errors import ConfigError
 from ..functional import geometric as G
+from ..interdependence.geometric import EXTENT_KEYS, patch_offsets
 from ..kappa import KAPPA_KINDS
-from ..kappa.patches import centre_distances, check_cuboid, check_cylinder, check_sphere, resolve_grid
-from ..processing import build_processing, processing_config
+from ..kappa.patches import centre_distances, resolve_grid
+from ..processing import build_processing
 from ..reconciliation.blockwise import SharedKernel
 from ..registry import register
 from ..validation import check_bool, check_choice, check_int, check_real, child_path, config_path
 from ._build import child
+from ._rpn2 import RPN2Head, checked_n
 
 __all__ = ["GridShape", "GridHead", "GridCompressionHead", "PATCH_SHAPES", "POOL_METRICS"]
 
@@ -78,19 +80,6 @@ class GridShape(NamedTuple):
     out_grid: tuple[int, int, int, int]
 
 
-def _offsets(patch: str, p: dict[str, Any]) -> tuple[Tensor, tuple[int, int, int], dict[str, int]]:
-    """(offsets (ps, 3), the radii the packings use, the resolved extents) of one patch shape."""
-    if patch == "cuboid":
-        ext = check_cuboid(p["p_h"], p["p_w"], p["p_d"], p["p_h_prime"], p["p_w_prime"], p["p_d_prime"])
-        keys = ("p_h", "p_w", "p_d", "p_h_prime", "p_w_prime", "p_d_prime")
-        return G.cuboid_offsets(*ext), ext[:3], dict(zip(keys, ext))
-    if patch == "cylinder":
-        r, lo, hi = check_cylinder(p["p_r"], p["p_d"], p["p_d_prime"])
-        return G.cylinder_offsets(r, lo, hi), (r, r, lo), {"p_r": r, "p_d": lo, "p_d_prime": hi}
-    r = check_sphere(p["p_r"])
-    return G.sphere_offsets(r), (r, r, r), {"p_r": r}
-
-
 def _padding(padding: Any, d: int) -> tuple[int, int, int] | None:
     """None for ``"same"``, else the per-axis padding (q_h, q_w, q_d)."""
     if padding == "same":
@@ -112,14 +101,6 @@ def _padding(padding: Any, d: int) -> tuple[int, int, int] | None:
     return (padding, padding, padding if d > 1 else 0)
 
 
-def _extent_names(patch: str) -> tuple[str, str, str]:
-    if patch == "cuboid":
-        return ("p_h + p_h_prime + 1", "p_w + p_w_prime + 1", "p_d + p_d_prime + 1")
-    if patch == "cylinder":
-        return ("2 p_r + 1", "2 p_r + 1", "p_d + p_d_prime + 1")
-    return ("2 p_r + 1",) * 3  # type: ignore[return-value]
-
-
 class _Plan:
     """The grid, the patch, the centres, and how one conv/pool call realises them (built at init)."""
 
@@ -138,7 +119,7 @@ class _Plan:
         channels_name: str,
     ) -> None:
         self.patch = check_choice(patch, "patch", PATCH_SHAPES)
-        offsets, radii, self.extents = _offsets(self.patch, extents)
+        offsets, radii, self.extents, names = patch_offsets(self.patch, extents)
         channels = check_int(channels, channels_name)
         d = check_int(d, "d")
         if m is None:
@@ -166,16 +147,14 @@ class _Plan:
         self.pad = _padding(padding, self.d)
         # the patch may not be larger than the (padded) grid; the depth of a 2D grid (d = 1) is exempt:
         # only the patch's middle slice meets it (e.g. a sphere on an image is a disk)
-        names = _extent_names(self.patch)
         for a, (n_a, k_a) in enumerate(zip(self.grid, extent)):
             room = n_a + (0 if self.pad is None else 2 * self.pad[a])
             if k_a > room and not (a == 2 and self.d == 1 and (self.pad is None or self.pad[2] == 0)):
                 where = f" + 2 * padding = {room}" if self.pad is not None and self.pad[a] else f" = {n_a}"
-                key = {"cuboid": ("p_h", "p_w", "p_d"), "cylinder": ("p_r", "p_r", "p_d"), "sphere": ("p_r",) * 3}
                 raise ConfigError(
                     f"the {self.patch} patch is {k_a} cells along {_AXES[a]} ({names[a]} = {k_a}), larger than "
                     f"the grid: it must be at most {_AXES[a]}{where}",
-                    child_path(key[self.patch][a]),
+                    child_path(EXTENT_KEYS[self.patch][a]),
                 )
         # centres per axis: start + o * stride, o = 0 .. P_a - 1
         starts, counts = [], []
@@ -281,19 +260,9 @@ def _grid_args(
 
 
 def _check_n(n: Any, shape: GridShape, what: str) -> int:
-    expected = shape.n
-    if n is None:
-        return expected
-    n = check_int(n, "n")
-    if n != expected:
-        c_out, *centres = shape.out_grid
-        P = math.prod(centres)
-        raise ConfigError(
-            f"n must be {what} * patches = {c_out} * {P} = {expected} for this grid "
-            f"(output grid {c_out} x {' x '.join(map(str, centres))}), got {n}",
-            child_path("n"),
-        )
-    return n
+    c_out, *centres = shape.out_grid
+    grid = f" for this grid (output grid {c_out} x {' x '.join(map(str, centres))})"
+    return checked_n(n, shape.n, f"{what} * patches = {c_out} * {math.prod(centres)}", grid)
 
 
 def _per_value_expansion(spec: Any) -> Transformation | None:
@@ -305,9 +274,11 @@ def _per_value_expansion(spec: Any) -> Transformation | None:
     return module
 
 
-class _GridBase(Component):
+class _GridBase(RPN2Head):
     """What the grid heads share: the plan of the grid and its patches (``_plan``, set by the subclass),
     the grid properties and the output processing."""
+
+    processing_keys = ("output_processing",)
 
     @property
     def in_grid(self) -> tuple[int, int, int, int]:
@@ -324,18 +295,6 @@ class _GridBase(Component):
     @property
     def num_patches(self) -> int:
         return self._plan.num_patches
-
-    def _output(self, y: Tensor) -> Tensor:
-        """y after the output processing."""
-        return y if self.output_processing is None else self.output_processing(y)
-
-    def to_config(self) -> dict[str, Any]:
-        config = super().to_config()
-        if self.output_processing is None:
-            config.pop("output_processing", None)
-        else:
-            config["output_processing"] = processing_config(self.output_processing)
-        return config
 
 
 @register("head", "grid", aliases=["grid_interdependence_head", "convolution"])
@@ -398,6 +357,8 @@ class GridHead(_GridBase):
         >>> head(torch.randn(5, 3 * 32 * 32)).shape
         torch.Size([5, 4096])
     """
+
+    child_keys = ("remainder",)
 
     def __init__(
         self,
@@ -517,19 +478,13 @@ class GridHead(_GridBase):
             flat = z.transpose(-1, -2).reshape(flat.shape[0], -1)
         grid, padding, _ = plan.prepare(plan.view_input(flat, self.in_channels * self.features), 0.0)
         y = _OPS[plan.spatial][2](grid, self.kernel(), self.bias, stride=plan.strides[: plan.spatial], padding=padding)
-        y = plan.crop(y).reshape(*lead, self.n)
-        if not self.remainder.is_zero:
-            y = y + self.remainder(x)
-        return self._output(y)
+        return self._finish(plan.crop(y).reshape(*lead, self.n), x)
 
     def extra_repr(self) -> str:
         return (
             f"m={self.m}, n={self.n}, in_grid={self.in_grid}, output_grid={self.output_grid}, "
             f"patch={self._plan.patch!r}, patch_size={self.patch_size}, strides={self._plan.strides}, l={self.l}"
         )
-
-    def to_config(self) -> dict[str, Any]:
-        return {**super().to_config(), "remainder": to_plain(self.remainder)}
 
 
 @register("head", "grid_compression", aliases=["grid_compression_head", "pooling"])
