@@ -384,9 +384,9 @@ def test_combinatorial_probabilistic_is_log_normal_of_picked_tuples_and_seeded()
 def test_combinatorial_config_errors():
     with pytest.raises(rk.ConfigError, match=r"k must be an int in \[1, 4\] \(the fewest r-combinations\), got 5"):
         compression({"name": "combinatorial", "d": 2, "k": 5}, 4)
-    with pytest.raises(rk.ConfigError, match=r"d must be an int in \[1, m=3\] \(without repetition\), got 4"):
+    with pytest.raises(rk.ConfigError, match=r"degree must be an int in \[1, m=3\] \(without repetition\), got 4"):
         compression({"name": "combinatorial", "d": 4}, 3)
-    with pytest.raises(rk.ConfigError, match=r"candidate combinations .* lower d"):
+    with pytest.raises(rk.ConfigError, match=r"candidate combinations .* lower degree"):
         compression({"name": "combinatorial", "d": 4}, 200)
 
 

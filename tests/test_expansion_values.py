@@ -909,8 +909,8 @@ def test_forward_follows_the_device_of_the_input(case):
 
 BAD_SPECS = [
     ({"name": "reciprocal", "eps": 0.0}, "eps must be > 0.0, got 0.0"),
-    ({"name": "fourier", "P": -1.0}, "P must be > 0.0"),
-    ({"name": "fourier", "N": 0}, "N must be an int >= 1, got 0"),
+    ({"name": "fourier", "P": -1.0}, "period must be > 0.0"),
+    ({"name": "fourier", "N": 0}, "harmonics must be an int >= 1, got 0"),
     ({"name": "trigonometric", "tan_bound": 0}, "tan_bound must be > 0.0"),
     ({"name": "hyperbolic", "input_bound": True}, "input_bound must be a finite number, got True"),
     ({"name": "legendre", "degree": 0}, "degree must be an int >= 1, got 0"),

@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 from torch import nn
 
 from .errors import ConfigError
-from .registry import INJECTED
+from .registry import INJECTED, resolve_param_aliases
 from .validation import check_last_dim
 
 __all__ = ["Component", "to_plain", "check_last_dim"]
@@ -52,6 +52,11 @@ class Component(nn.Module):
 
     registry_name: ClassVar[str | None] = None
     registry_kind: ClassVar[str | None] = None
+    #: Other spellings of constructor arguments, ``{alias: rpnkit name}`` (the reference's names such
+    #: as ``d``/``r``/``enable_bias``, and rpnkit's own older ones). They are accepted by the
+    #: constructor and by ``registry.build``; ``to_config`` writes rpnkit's name. Inherited; an entry
+    #: whose alias is a parameter of the class (or whose target is not) is ignored for that class.
+    param_aliases: ClassVar[dict[str, str]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -62,6 +67,7 @@ class Component(nn.Module):
 
         @functools.wraps(original)
         def __init__(self, *args: Any, **kw: Any) -> None:
+            kw = resolve_param_aliases(cls, kw)
             original(self, *args, **kw)
             bound = signature.bind(self, *args, **kw)
             bound.apply_defaults()

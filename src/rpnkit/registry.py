@@ -10,6 +10,11 @@ name and optional aliases (the reference system's long names). A *spec* is one o
 
 The parent injects the dimensions (``m``, ``n``, ``D``, ``dims``): configs never repeat a number the
 code can compute. Nothing is ever imported by dotted path: a config can only name registered classes.
+
+Parameter names follow one rule (docs/migration.md): ``degree``, ``rank``, ``channels``, ``bias``,
+``kind`` and spelled-out counts. A class's ``param_aliases`` (``{"d": "degree", "r": "rank"}``: the
+reference's spellings and rpnkit's older ones) are renamed by :func:`resolve_param_aliases` before
+the signature check; a parameter given under both spellings is a :class:`ConfigError` naming both.
 """
 
 from __future__ import annotations
@@ -23,7 +28,20 @@ from torch import nn
 from .errors import ConfigError
 from .validation import at_path, child_path, config_path, did_you_mean, join_path, unknown_key
 
-__all__ = ["register", "unregister", "get_class", "build", "names", "kinds", "child_path", "config_path", "INJECTED"]
+__all__ = [
+    "register",
+    "unregister",
+    "get_class",
+    "build",
+    "names",
+    "kinds",
+    "child_path",
+    "config_path",
+    "INJECTED",
+    "param_aliases",
+    "param_names",
+    "resolve_param_aliases",
+]
 
 #: Constructor arguments that a parent supplies; they never appear in a component's config.
 INJECTED = ("m", "n", "D", "dims", "layout")
@@ -107,6 +125,50 @@ def get_class(kind: str | tuple[str, ...], name: str, path: str | None = None) -
     raise ConfigError(f"unknown {label} {name!r}{hint} (see `rpnkit components {kinds_[0]}`)", path)
 
 
+def param_aliases(cls: type) -> dict[str, str]:
+    """The parameter aliases of ``cls`` that apply to its constructor: ``{alias: rpnkit name}``.
+
+    A class declares ``param_aliases = {"d": "degree", "r": "rank"}`` (the reference's spellings and
+    rpnkit's older ones); the table is inherited, and an entry is dropped where the alias is itself
+    a parameter of the constructor or the target is not one.
+    """
+    table = getattr(cls, "param_aliases", None) or {}
+    if not table:
+        return {}
+    params = inspect.signature(cls.__init__).parameters
+    return {alias: target for alias, target in table.items() if alias not in params and target in params}
+
+
+def param_names(cls: type) -> list[str]:
+    """The constructor parameters of ``cls`` (without ``self`` and ``*args``/``**kwargs``)."""
+    return list(_accepted(cls)[0])
+
+
+def resolve_param_aliases(cls: type, kwargs: dict[str, Any], path: str | None = None) -> dict[str, Any]:
+    """``kwargs`` with every alias of ``cls`` renamed to rpnkit's spelling (the key order is kept).
+
+    Raises:
+        ConfigError: a parameter given under both spellings (the message names both).
+    """
+    aliases = param_aliases(cls)
+    if not aliases or not any(key in aliases for key in kwargs):
+        return kwargs
+    path = config_path() if path is None else path
+    out: dict[str, Any] = {}
+    for key, value in kwargs.items():
+        target = aliases.get(key, key)
+        if target in out or (target != key and target in kwargs):
+            other = next(k for k in kwargs if k != key and aliases.get(k, k) == target)
+            first, second = sorted((key, other), key=lambda k: k != target)
+            raise ConfigError(
+                f"{first!r} and {second!r} are two spellings of one parameter of {cls.__name__} "
+                f"({second!r} is an alias of {first!r}); give it once",
+                join_path(path, second),
+            )
+        out[target] = value
+    return out
+
+
 def _accepted(cls: type) -> tuple[dict[str, inspect.Parameter], bool]:
     params = dict(inspect.signature(cls.__init__).parameters)
     params.pop("self", None)
@@ -147,6 +209,7 @@ def build(kind: str | tuple[str, ...], spec: Any, path: str | None = None, **inj
         raise ConfigError(
             f"expected a {kinds_[0]} spec (a name, a dict with 'name', a class or a module), got {spec!r}", path
         )
+    kwargs = resolve_param_aliases(cls, kwargs, path)
     params, var_kw = _accepted(cls)
     for key in kwargs:
         if key in INJECTED and key in injected:

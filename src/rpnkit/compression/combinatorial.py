@@ -47,7 +47,7 @@ class CombinatorialCompression(SamplingMixin, CompressionBase):
     replacement in training) and ``repetition`` (r-combinations with repeated features).
 
     Args:
-        d: the largest order r (1 <= d <= m unless ``repetition``).
+        degree: d, the largest order r (1 <= d <= m unless ``repetition``; alias ``d``).
         k: number of combinations kept per order (at most the number of 1-combinations, m).
         simply_sampling: output raw x values.
         metric: optional elementwise map (abs, square, tanh) applied before normalising.
@@ -63,15 +63,17 @@ class CombinatorialCompression(SamplingMixin, CompressionBase):
 
     Example:
         >>> import torch
-        >>> kappa = CombinatorialCompression(4, d=2, k=2).eval()
+        >>> kappa = CombinatorialCompression(4, degree=2, k=2).eval()
         >>> kappa(torch.randn(3, 4)).shape   # k*1 + k*2 values
         torch.Size([3, 6])
     """
 
+    param_aliases = {"d": "degree"}
+
     def __init__(
         self,
         m: int,
-        d: int = 1,
+        degree: int = 1,
         k: int = 1,
         simply_sampling: bool = True,
         metric: str | None = None,
@@ -85,18 +87,18 @@ class CombinatorialCompression(SamplingMixin, CompressionBase):
         postprocess: Any = None,
     ) -> None:
         m = check_int(m, "m")
-        self.d = check_int(d, "d")
+        self.d = self.degree = check_int(degree, "degree")
         self.k = check_int(k, "k")
         self.repetition = check_bool(repetition, "repetition")
         if not self.repetition and self.d > m:
-            raise ConfigError(f"d must be an int in [1, m={m}] (without repetition), got {d!r}")
+            raise ConfigError(f"degree must be an int in [1, m={m}] (without repetition), got {degree!r}")
         counts = [count_combinations(m, r, self.repetition) for r in range(1, self.d + 1)]
         if self.k > min(counts):
             raise ConfigError(f"k must be an int in [1, {min(counts)}] (the fewest r-combinations), got {k!r}")
         if sum(counts) > MAX_COMBINATIONS:
             raise ConfigError(
-                f"d={d} gives {sum(counts):,} candidate combinations of m={m} features (more than "
-                f"{MAX_COMBINATIONS:,}); lower d"
+                f"degree={degree} gives {sum(counts):,} candidate combinations of m={m} features (more than "
+                f"{MAX_COMBINATIONS:,}); lower degree"
             )
         self.simply_sampling = check_bool(simply_sampling, "simply_sampling")
         self.metric = check_metric(metric)
@@ -137,7 +139,7 @@ class CombinatorialCompression(SamplingMixin, CompressionBase):
         return out.reshape(*lead, self.D)
 
     def extra_repr(self) -> str:
-        return super().extra_repr() + f", d={self.d}, k={self.k}, seed={self.seed}"
+        return super().extra_repr() + f", degree={self.d}, k={self.k}, seed={self.seed}"
 
 
 @register("compression", "combinatorial_probabilistic", aliases=["combinatorial_probabilistic_compression"])
@@ -145,7 +147,7 @@ class CombinatorialProbabilisticCompression(CombinatorialCompression):
     """:class:`CombinatorialCompression` that outputs log N_r(s_S; 0, I) of the k picked r-subsets; D = d*k.
 
     Args:
-        d, k, metric, with_replacement, repetition, require_normalization, seed, eval_selection: as for
+        degree, k, metric, with_replacement, repetition, require_normalization, seed, eval_selection: as for
             :class:`CombinatorialCompression`.
 
     Shape:
@@ -155,7 +157,7 @@ class CombinatorialProbabilisticCompression(CombinatorialCompression):
     def __init__(
         self,
         m: int,
-        d: int = 1,
+        degree: int = 1,
         k: int = 1,
         metric: str | None = None,
         with_replacement: bool = False,
@@ -167,7 +169,7 @@ class CombinatorialProbabilisticCompression(CombinatorialCompression):
         postprocess: Any = None,
     ) -> None:
         super().__init__(
-            m, d=d, k=k, simply_sampling=False, metric=metric, with_replacement=with_replacement,
+            m, degree=degree, k=k, simply_sampling=False, metric=metric, with_replacement=with_replacement,
             repetition=repetition, require_normalization=require_normalization, log_prob=True, seed=seed,
             eval_selection=eval_selection, preprocess=preprocess, postprocess=postprocess,
         )  # fmt: skip

@@ -77,7 +77,8 @@ def load_tabular(
         val_fraction: share of the training part held out for validation.
         folds, fold: k-fold cross-validation: the test part is fold ``fold`` (0-based) of ``folds``.
         normalize: ``"standard"`` (default), ``"minmax"`` or None; fitted on the training rows.
-        task: ``"classification"`` (class ids) or ``"regression"`` (the label's numeric value, (N, 1)).
+        task: ``"classification"`` (class ids) or ``"regression"`` (the label's numeric value, (N, 1); for
+            text labels such as iris's, the class id as a number, with ``class_names`` kept).
         seed: seed of the split.
         path: read this CSV file instead of the shipped one (``name`` then only names the dataset).
 
@@ -101,9 +102,11 @@ def load_tabular(
     else:
         try:
             y = np.asarray([float(v) for v in raw], dtype=np.float64)
-        except ValueError:
-            raise ConfigError(f"{name}: labels are not numeric, so task 'regression' is not possible", "task") from None
-        classes, num_classes = None, None
+            classes = None
+        except ValueError:  # text labels: regress on the class ids 0..K-1 (sorted names, as for classification)
+            ids, classes = encode_labels(raw)
+            y = ids.astype(np.float64)
+        num_classes = None
     return finish_split(
         name,
         x,

@@ -58,6 +58,8 @@ class Combinatorial(Expansion):
         tensor([1., 2., 3., 1., 2., 1., 3., 2., 3.])
     """
 
+    param_aliases = {"d": "degree"}
+
     def __init__(
         self, m: int, degree: int = 2, with_replacement: bool = False, preprocess: Any = None, postprocess: Any = None
     ) -> None:
@@ -96,6 +98,8 @@ class CombinatorialNormal(Expansion):
     Shape:
         (..., m) -> (..., D)
     """
+
+    param_aliases = {"d": "degree"}
 
     def __init__(
         self, m: int, degree: int = 1, with_replacement: bool = False, preprocess: Any = None, postprocess: Any = None

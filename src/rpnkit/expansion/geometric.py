@@ -29,6 +29,8 @@ __all__ = ["CuboidPatch", "CylinderPatch", "SpherePatch"]
 class _PatchExpansion(PatchGeometry, Expansion):
     """Base: gathers the zero-padded patches given by a (ps, 3) int tensor of offsets."""
 
+    param_aliases = {"channel_num": "channels"}
+
     def _setup(
         self,
         m: int,

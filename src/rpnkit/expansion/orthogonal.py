@@ -35,6 +35,8 @@ __all__ = [
 class _PolynomialFamily(Expansion):
     """Base: ``self.degree`` orders of a one-variable family, feature-major."""
 
+    param_aliases = {"d": "degree"}
+
     degree: int
 
     def output_dim(self, m: int) -> int:

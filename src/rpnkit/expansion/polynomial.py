@@ -36,6 +36,8 @@ class Taylor(Expansion):
         tensor([1., 2., 1., 2., 2., 4.])
     """
 
+    param_aliases = {"d": "degree"}
+
     def __init__(self, m: int, degree: int = 2, preprocess: Any = None, postprocess: Any = None) -> None:
         self.degree = check_int(degree, "degree")
         super().__init__(m, preprocess=preprocess, postprocess=postprocess)

@@ -22,19 +22,23 @@ __all__ = ["BSpline"]
 class BSpline(Expansion):
     """B-spline bases of degree d on a uniform grid of t intervals over grid_range; D = m (t + d).
 
-    Knots t_i = low + i h, h = (high - low)/t, i = -d..t+d, stored as a buffer (saved with the model
-    and moved by ``.to()``). Feature-major: column j (t + d) + k is basis k of feature j. Inputs
-    outside [low - d h, high + d h) give all-zero features.
+    With t = ``grid_size`` and d = ``degree``: knots t_i = low + i h, h = (high - low)/t,
+    i = -d..t+d, stored as a buffer (saved with the model and moved by ``.to()``). Feature-major:
+    column j (t + d) + k is basis k of feature j. Inputs outside [low - d h, high + d h) give all-zero
+    features. The reference's ``t`` and ``d`` (rpnkit's spelling before 0.2) are accepted as aliases
+    of ``grid_size`` and ``degree``; ``.t`` and ``.d`` remain as read-only attributes.
 
     Args:
         grid_range: (low, high).
-        t: number of grid intervals.
-        d: spline degree.
+        grid_size: t, the number of grid intervals (alias ``t``).
+        degree: d, the spline degree (alias ``d``).
         recompute: in a head's implicit path (basis, then one matmul), recompute the basis in
             backward instead of storing it: True, False, or None (default) to recompute only when the
             basis of a batch holds more than ``RECOMPUTE_ABOVE`` numbers (recomputing costs one more
             basis evaluation; storing costs batch * m * (t + d) numbers per layer).
     """
+
+    param_aliases = {"t": "grid_size", "d": "degree"}
 
     #: basis size (numbers) above which ``recompute=None`` recomputes in backward (16 MB of float32)
     RECOMPUTE_ABOVE = 1 << 22
@@ -43,15 +47,15 @@ class BSpline(Expansion):
         self,
         m: int,
         grid_range: Sequence[float] = (-1.0, 1.0),
-        t: int = 5,
-        d: int = 3,
+        grid_size: int = 5,
+        degree: int = 3,
         recompute: bool | None = None,
         preprocess: Any = None,
         postprocess: Any = None,
     ) -> None:
         self.grid_range = _check_range(grid_range, "grid_range")
-        self.t = check_int(t, "t")
-        self.d = check_int(d, "d", minimum=0)
+        self.grid_size = check_int(grid_size, "grid_size")
+        self.degree = check_int(degree, "degree", minimum=0)
         if recompute is not None and not isinstance(recompute, bool):
             raise ConfigError(f"recompute must be true, false or null, got {recompute!r}", child_path("recompute"))
         self.recompute = recompute
@@ -60,6 +64,16 @@ class BSpline(Expansion):
         # the grid is uniform by construction: evaluate locally (see functional.spline.uniform_bspline)
         self.spacing = (self.grid_range[1] - self.grid_range[0]) / self.t
         self.first_knot = self.grid_range[0] - self.d * self.spacing
+
+    @property
+    def t(self) -> int:
+        """The number of grid intervals (the reference's name of ``grid_size``)."""
+        return self.grid_size
+
+    @property
+    def d(self) -> int:
+        """The spline degree (the reference's name of ``degree``)."""
+        return self.degree
 
     @property
     def grid(self) -> tuple[float, float, int]:
@@ -86,4 +100,4 @@ class BSpline(Expansion):
         return [x]
 
     def extra_repr(self) -> str:
-        return super().extra_repr() + f", t={self.t}, d={self.d}"
+        return super().extra_repr() + f", grid_size={self.grid_size}, degree={self.degree}"

@@ -21,25 +21,32 @@ __all__ = ["Fourier", "Trigonometric", "Hyperbolic", "ArcTrigonometric", "ArcHyp
 class Fourier(Expansion):
     """Truncated Fourier series features: for k = 1..N the blocks cos(2 pi k x / P) and sin(2 pi k x / P).
 
+    P is ``period`` and N is ``harmonics`` (the reference's ``P`` and ``N`` are accepted as aliases;
+    ``.P`` and ``.N`` remain as attributes).
+
     Block-major (m columns per block), harmonic by harmonic: column (2(k-1)) m + j holds
     cos(2 pi k x_j / P) and column (2(k-1) + 1) m + j holds sin(2 pi k x_j / P). D = 2 m N.
 
     Args:
-        P: period (> 0).
-        N: number of harmonics (>= 1).
+        period: P (> 0; alias ``P``).
+        harmonics: N, the number of harmonics (>= 1; alias ``N``).
 
     Shape:
         (..., m) -> (..., 2 m N)
 
     Example:
         >>> import torch
-        >>> Fourier(1, P=8.0, N=1)(torch.tensor([1.0]))  # [cos(pi/4), sin(pi/4)]
+        >>> Fourier(1, period=8.0, harmonics=1)(torch.tensor([1.0]))  # [cos(pi/4), sin(pi/4)]
         tensor([0.7071, 0.7071])
     """
 
-    def __init__(self, m: int, P: float = 10.0, N: int = 5, preprocess: Any = None, postprocess: Any = None) -> None:
-        self.P = check_real(P, "P", gt=0.0)
-        self.N = check_int(N, "N")
+    param_aliases = {"P": "period", "N": "harmonics"}
+
+    def __init__(
+        self, m: int, period: float = 10.0, harmonics: int = 5, preprocess: Any = None, postprocess: Any = None
+    ) -> None:
+        self.P = self.period = check_real(period, "period", gt=0.0)
+        self.N = self.harmonics = check_int(harmonics, "harmonics")
         super().__init__(m, preprocess=preprocess, postprocess=postprocess)
 
     def output_dim(self, m: int) -> int:
@@ -49,7 +56,7 @@ class Fourier(Expansion):
         return T.fourier(x, self.N, self.P)
 
     def extra_repr(self) -> str:
-        return super().extra_repr() + f", P={self.P}, N={self.N}"
+        return super().extra_repr() + f", period={self.P}, harmonics={self.N}"
 
 
 class _ThreeBlocks(Expansion):

@@ -33,9 +33,9 @@ class DiscreteWavelet(Expansion):
     """Abstract base of the discrete wavelet expansions; subclasses implement :meth:`mother`.
 
     Args:
-        degree: d, the highest tensor power of the wavelet vector (>= 1).
-        s: S, the number of scales (>= 1).
-        t: T, the number of translations (>= 1).
+        degree: d, the highest tensor power of the wavelet vector (>= 1; alias ``d``).
+        scales: S, the number of scales (>= 1; alias ``s``).
+        translations: T, the number of translations (>= 1; alias ``t``).
         a: dilation base (> 0; with a = 1 every scale is the same).
         b: translation step.
 
@@ -43,20 +43,22 @@ class DiscreteWavelet(Expansion):
         (..., m) -> (..., sum_{i=1..d} (m S T)^i)
     """
 
+    param_aliases = {"d": "degree", "s": "scales", "t": "translations"}
+
     def __init__(
         self,
         m: int,
         degree: int = 1,
-        s: int = 1,
-        t: int = 1,
+        scales: int = 1,
+        translations: int = 1,
         a: float = 1.0,
         b: float = 1.0,
         preprocess: Any = None,
         postprocess: Any = None,
     ) -> None:
         self.degree = check_int(degree, "degree")
-        self.s = check_int(s, "s")
-        self.t = check_int(t, "t")
+        self.s = self.scales = check_int(scales, "scales")
+        self.t = self.translations = check_int(translations, "translations")
         self.a = check_real(a, "a", gt=0.0)
         self.b = check_real(b, "b")
         super().__init__(m, preprocess=preprocess, postprocess=postprocess)
@@ -73,7 +75,10 @@ class DiscreteWavelet(Expansion):
         return z if self.degree == 1 else taylor(z, self.degree)
 
     def extra_repr(self) -> str:
-        return super().extra_repr() + f", degree={self.degree}, s={self.s}, t={self.t}, a={self.a}, b={self.b}"
+        return (
+            super().extra_repr()
+            + f", degree={self.degree}, scales={self.s}, translations={self.t}, a={self.a}, b={self.b}"
+        )
 
 
 @register("expansion", "haar_wavelet", aliases=["haar", "haar_wavelet_expansion", "harr_wavelet_expansion"])
@@ -84,7 +89,7 @@ class HaarWavelet(DiscreteWavelet):
     reference spells the class ``harr_wavelet_expansion``; both spellings are registered.
 
     Args:
-        degree, s, t, a, b: see :class:`DiscreteWavelet`.
+        degree, scales, translations, a, b: see :class:`DiscreteWavelet`.
 
     Shape:
         (..., m) -> (..., sum_{i=1..d} (m S T)^i)
@@ -99,14 +104,23 @@ class HaarWavelet(DiscreteWavelet):
         self,
         m: int,
         degree: int = 1,
-        s: int = 1,
-        t: int = 1,
+        scales: int = 1,
+        translations: int = 1,
         a: float = 1.0,
         b: float = 1.0,
         preprocess: Any = None,
         postprocess: Any = None,
     ) -> None:
-        super().__init__(m, degree=degree, s=s, t=t, a=a, b=b, preprocess=preprocess, postprocess=postprocess)
+        super().__init__(
+            m,
+            degree=degree,
+            scales=scales,
+            translations=translations,
+            a=a,
+            b=b,
+            preprocess=preprocess,
+            postprocess=postprocess,
+        )
 
     def mother(self, tau: Tensor) -> Tensor:
         return W.haar(tau)
@@ -124,7 +138,7 @@ class BetaWavelet(DiscreteWavelet):
     the constant 1 (a useless feature); the defaults here are alpha = beta = 2 (psi = 6 u (1 - u)).
 
     Args:
-        degree, s, t, a, b: see :class:`DiscreteWavelet`.
+        degree, scales, translations, a, b: see :class:`DiscreteWavelet`.
         alpha, beta: shape parameters (> 0).
 
     Shape:
@@ -135,8 +149,8 @@ class BetaWavelet(DiscreteWavelet):
         self,
         m: int,
         degree: int = 1,
-        s: int = 1,
-        t: int = 1,
+        scales: int = 1,
+        translations: int = 1,
         a: float = 1.0,
         b: float = 1.0,
         alpha: float = 2.0,
@@ -146,7 +160,16 @@ class BetaWavelet(DiscreteWavelet):
     ) -> None:
         self.alpha = check_real(alpha, "alpha", gt=0.0)
         self.beta = check_real(beta, "beta", gt=0.0)
-        super().__init__(m, degree=degree, s=s, t=t, a=a, b=b, preprocess=preprocess, postprocess=postprocess)
+        super().__init__(
+            m,
+            degree=degree,
+            scales=scales,
+            translations=translations,
+            a=a,
+            b=b,
+            preprocess=preprocess,
+            postprocess=postprocess,
+        )
 
     def mother(self, tau: Tensor) -> Tensor:
         return W.beta_wavelet(tau, self.alpha, self.beta)
@@ -160,7 +183,7 @@ class ShannonWavelet(DiscreteWavelet):
     is finite everywhere.
 
     Args:
-        degree, s, t, a, b: see :class:`DiscreteWavelet`.
+        degree, scales, translations, a, b: see :class:`DiscreteWavelet`.
 
     Shape:
         (..., m) -> (..., sum_{i=1..d} (m S T)^i)
@@ -170,14 +193,23 @@ class ShannonWavelet(DiscreteWavelet):
         self,
         m: int,
         degree: int = 1,
-        s: int = 1,
-        t: int = 1,
+        scales: int = 1,
+        translations: int = 1,
         a: float = 1.0,
         b: float = 1.0,
         preprocess: Any = None,
         postprocess: Any = None,
     ) -> None:
-        super().__init__(m, degree=degree, s=s, t=t, a=a, b=b, preprocess=preprocess, postprocess=postprocess)
+        super().__init__(
+            m,
+            degree=degree,
+            scales=scales,
+            translations=translations,
+            a=a,
+            b=b,
+            preprocess=preprocess,
+            postprocess=postprocess,
+        )
 
     def mother(self, tau: Tensor) -> Tensor:
         return W.shannon(tau)
@@ -190,7 +222,7 @@ class RickerWavelet(DiscreteWavelet):
     psi(tau) = 2 (1 - (tau/sigma)^2) / (sqrt(3 sigma) pi^{1/4}) exp(-tau^2 / (2 sigma^2)).
 
     Args:
-        degree, s, t, a, b: see :class:`DiscreteWavelet`.
+        degree, scales, translations, a, b: see :class:`DiscreteWavelet`.
         sigma: width (> 0).
 
     Shape:
@@ -201,8 +233,8 @@ class RickerWavelet(DiscreteWavelet):
         self,
         m: int,
         degree: int = 1,
-        s: int = 1,
-        t: int = 1,
+        scales: int = 1,
+        translations: int = 1,
         a: float = 1.0,
         b: float = 1.0,
         sigma: float = 1.0,
@@ -210,7 +242,16 @@ class RickerWavelet(DiscreteWavelet):
         postprocess: Any = None,
     ) -> None:
         self.sigma = check_real(sigma, "sigma", gt=0.0)
-        super().__init__(m, degree=degree, s=s, t=t, a=a, b=b, preprocess=preprocess, postprocess=postprocess)
+        super().__init__(
+            m,
+            degree=degree,
+            scales=scales,
+            translations=translations,
+            a=a,
+            b=b,
+            preprocess=preprocess,
+            postprocess=postprocess,
+        )
 
     def mother(self, tau: Tensor) -> Tensor:
         return W.ricker(tau, self.sigma)
@@ -223,7 +264,7 @@ class DoGWavelet(DiscreteWavelet):
     N is the normal density; sigma_1, sigma_2 are standard deviations.
 
     Args:
-        degree, s, t, a, b: see :class:`DiscreteWavelet`.
+        degree, scales, translations, a, b: see :class:`DiscreteWavelet`.
         sigma_1, sigma_2: the two widths (> 0).
 
     Shape:
@@ -234,8 +275,8 @@ class DoGWavelet(DiscreteWavelet):
         self,
         m: int,
         degree: int = 1,
-        s: int = 1,
-        t: int = 1,
+        scales: int = 1,
+        translations: int = 1,
         a: float = 1.0,
         b: float = 1.0,
         sigma_1: float = 1.0,
@@ -245,7 +286,16 @@ class DoGWavelet(DiscreteWavelet):
     ) -> None:
         self.sigma_1 = check_real(sigma_1, "sigma_1", gt=0.0)
         self.sigma_2 = check_real(sigma_2, "sigma_2", gt=0.0)
-        super().__init__(m, degree=degree, s=s, t=t, a=a, b=b, preprocess=preprocess, postprocess=postprocess)
+        super().__init__(
+            m,
+            degree=degree,
+            scales=scales,
+            translations=translations,
+            a=a,
+            b=b,
+            preprocess=preprocess,
+            postprocess=postprocess,
+        )
 
     def mother(self, tau: Tensor) -> Tensor:
         return W.difference_of_gaussians(tau, self.sigma_1, self.sigma_2)
@@ -262,7 +312,7 @@ class MeyerWavelet(DiscreteWavelet):
     that takes the limits psi(0) = 2/3 + 4/(3 pi) and psi(+-3/4) = 2/(3 pi), with finite gradients.
 
     Args:
-        degree, s, t, a, b: see :class:`DiscreteWavelet`.
+        degree, scales, translations, a, b: see :class:`DiscreteWavelet`.
 
     Shape:
         (..., m) -> (..., sum_{i=1..d} (m S T)^i)
@@ -272,14 +322,23 @@ class MeyerWavelet(DiscreteWavelet):
         self,
         m: int,
         degree: int = 1,
-        s: int = 1,
-        t: int = 1,
+        scales: int = 1,
+        translations: int = 1,
         a: float = 1.0,
         b: float = 1.0,
         preprocess: Any = None,
         postprocess: Any = None,
     ) -> None:
-        super().__init__(m, degree=degree, s=s, t=t, a=a, b=b, preprocess=preprocess, postprocess=postprocess)
+        super().__init__(
+            m,
+            degree=degree,
+            scales=scales,
+            translations=translations,
+            a=a,
+            b=b,
+            preprocess=preprocess,
+            postprocess=postprocess,
+        )
 
     def mother(self, tau: Tensor) -> Tensor:
         return W.meyer(tau)

@@ -147,7 +147,7 @@ def refine(
                 new_range = list(data_range(inputs[k], margin))
             elif grid_range is not None:
                 new_range = [low, high]
-            head_config["expansion"] = {**head_config["expansion"], "t": t, "grid_range": new_range}
+            head_config["expansion"] = {**head_config["expansion"], "grid_size": t, "grid_range": new_range}
             plans[(k, h)] = {"grid_range": new_range, "t": t, "d": spline.d}
         config["heads"] = head_configs
     if not plans:

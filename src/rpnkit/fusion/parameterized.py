@@ -114,6 +114,8 @@ class ParameterizedConcatenation(Fusion):
             registered reconciliation such as ``lowrank`` or ``dual_lphm`` works).
     """
 
+    param_aliases = {"r": "rank"}
+
     def __init__(self, dims: Sequence[int], n: int | None = None, reconciliation: Any = "identity") -> None:
         dims = list(dims)
         if n is None:

@@ -40,6 +40,8 @@ class IdentityInterdependence(RectangularInterdependence):
         attribute (..., b, m) -> (..., b, m'); instance (..., b, D) -> (..., b', D).
     """
 
+    param_aliases = {"interdependence_type": "kind", "m_prime": "m_out", "b_prime": "b_out"}
+
     def __init__(
         self, m: int, kind: str = "attribute", b: int | None = None, m_out: int | None = None, b_out: int | None = None
     ) -> None:
@@ -72,6 +74,8 @@ class ParameterizedInterdependence(Interdependence):
         b_out: b' for the instance kind (default b).
         reconciliation: spec of the reconciliation holding A.T (default ``identity``).
     """
+
+    param_aliases = {"interdependence_type": "kind", "m_prime": "m_out", "b_prime": "b_out"}
 
     #: The reconciliation an alias class implies (None: any).
     family: str | None = None

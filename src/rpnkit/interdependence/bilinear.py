@@ -95,6 +95,8 @@ class ParameterizedBilinearInterdependence(Interdependence):
         instance (..., L, D) -> (..., L, D); attribute (..., b, m) -> (..., b, m).
     """
 
+    param_aliases = {"interdependence_type": "kind", "m_prime": "m_out", "b_prime": "b_out"}
+
     family: str | None = None
 
     def __init__(

@@ -109,6 +109,8 @@ class ConstantInterdependence(Interdependence):
         attribute (..., b, m) -> (..., b, m'); instance (..., b, D) -> (..., b', D).
     """
 
+    param_aliases = {"interdependence_type": "kind", "m_prime": "m_out", "b_prime": "b_out"}
+
     def __init__(self, m: int, kind: str = "attribute", A: Any = None, b: int | None = None) -> None:
         kind = check_kind(kind)
         b = check_b(b)
@@ -161,6 +163,8 @@ class ConstantCInterdependence(RectangularInterdependence):
     Shape:
         attribute (..., b, m) -> (..., b, m'); instance (..., b, D) -> (..., b', D).
     """
+
+    param_aliases = {"interdependence_type": "kind", "m_prime": "m_out", "b_prime": "b_out"}
 
     def __init__(
         self,

@@ -53,6 +53,8 @@ __all__ = [
 class KernelInterdependence(SquareInterdependence):
     """Base of the kernel interdependences: subclasses implement ``kernel(P)`` over the rows of P (n, d)."""
 
+    param_aliases = {"interdependence_type": "kind", "m_prime": "m_out", "b_prime": "b_out"}
+
     def kernel(self, P: Tensor) -> Tensor:
         raise NotImplementedError
 
@@ -132,6 +134,14 @@ class PolynomialKernelInterdependence(KernelInterdependence):
         attribute (..., b, m) -> (..., b, m); instance (..., b, D) -> (..., b, D).
     """
 
+    param_aliases = {
+        "interdependence_type": "kind",
+        "m_prime": "m_out",
+        "b_prime": "b_out",
+        "d": "degree",
+        "c": "coef0",
+    }
+
     def __init__(
         self,
         m: int,
@@ -161,6 +171,14 @@ class HyperbolicTangentKernelInterdependence(KernelInterdependence):
     Shape:
         attribute (..., b, m) -> (..., b, m); instance (..., b, D) -> (..., b, D).
     """
+
+    param_aliases = {
+        "interdependence_type": "kind",
+        "m_prime": "m_out",
+        "b_prime": "b_out",
+        "alpha": "gamma",
+        "c": "coef0",
+    }
 
     def __init__(
         self, m: int, kind: str = "attribute", gamma: float = 1.0, coef0: float = 0.0, b: int | None = None
@@ -470,6 +488,8 @@ class HybridKernelInterdependence(SquareInterdependence):
     Shape:
         attribute (..., b, m) -> (..., b, m); instance (..., b, D) -> (..., b, D).
     """
+
+    param_aliases = {"interdependence_type": "kind", "m_prime": "m_out", "b_prime": "b_out"}
 
     def __init__(
         self,

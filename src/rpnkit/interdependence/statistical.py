@@ -35,6 +35,8 @@ __all__ = [
 class StatisticalInterdependence(SquareInterdependence):
     """Base of the statistical kernels: subclasses implement ``statistic(X)`` over the columns of X (n, d)."""
 
+    param_aliases = {"interdependence_type": "kind", "m_prime": "m_out", "b_prime": "b_out"}
+
     def statistic(self, X: Tensor) -> Tensor:
         raise NotImplementedError
 

@@ -103,6 +103,16 @@ class TopologicalInterdependence(Interdependence):
     function of A, or None).
     """
 
+    param_aliases = {
+        "interdependence_type": "kind",
+        "m_prime": "m_out",
+        "b_prime": "b_out",
+        "chain_length": "length",
+        "bi_directional": "bidirectional",
+        "h": "hops",
+        "accumulative": "cumulative",
+    }
+
     def _init_topology(self, m: int, kind: str, b: Any, normalization: Any) -> None:
         self.normalization = _check_normalization(normalization)
         self.b_out = b
@@ -710,6 +720,8 @@ class PageRankInterdependence(_GraphBase):
     Shape:
         instance (..., n, D) -> (..., n, D); attribute (..., b, m) -> (..., b, m).
     """
+
+    param_aliases = {"interdependence_type": "kind", "m_prime": "m_out", "b_prime": "b_out", "c": "alpha"}
 
     def __init__(
         self,

@@ -46,6 +46,8 @@ class IdentityReconciliation(Reconciliation):
         (15, torch.Size([2, 3]))
     """
 
+    param_aliases = {"r": "rank", "enable_bias": "bias"}
+
     def __init__(self, n: int, D: int, bias: bool = False, gain: float = 1.0) -> None:
         super().__init__(n, D, bias=bias, gain=gain)
         self.W = nn.Parameter(torch.empty(self.n, self.D))
@@ -84,6 +86,8 @@ class ConstantReconciliation(Reconciliation):
         >>> ConstantReconciliation(2, 3, c=0.5)(torch.tensor([[1.0, 2.0, 3.0]]))
         tensor([[3., 3.]])
     """
+
+    param_aliases = {"r": "rank", "enable_bias": "bias"}
 
     def __init__(self, n: int, D: int, c: float = 1.0, bias: bool = False, gain: float = 1.0) -> None:
         super().__init__(n, D, bias=bias, gain=gain)
@@ -131,6 +135,8 @@ class ConstantEyeReconciliation(Reconciliation):
         tensor([[1., 2.]])
     """
 
+    param_aliases = {"r": "rank", "enable_bias": "bias"}
+
     def __init__(self, n: int, D: int, bias: bool = False, gain: float = 1.0) -> None:
         super().__init__(n, D, bias=bias, gain=gain)
         self.register_buffer("_like", torch.empty(0), persistent=False)
@@ -162,6 +168,8 @@ class Masking(Reconciliation):
         seed: seed of the stored mask (the mask is saved with the model); None draws it from
             torch's global generator. With the default, equally shaped layers share one mask.
     """
+
+    param_aliases = {"r": "rank", "enable_bias": "bias"}
 
     def __init__(
         self,
@@ -211,6 +219,8 @@ class Masking(Reconciliation):
 
 class _Padding(Reconciliation):
     """W = M (x) B with a fixed p x q pattern M and one learned B in R^{s x t}, s = n/p, t = D/q; l = s*t."""
+
+    param_aliases = {"r": "rank", "enable_bias": "bias"}
 
     def __init__(self, n: int, D: int, p: int = 2, q: int | None = None, bias: bool = False, gain: float = 1.0) -> None:
         super().__init__(n, D, bias=bias, gain=gain)

@@ -39,6 +39,8 @@ class BlockwiseKronecker(Reconciliation):
         layout: the expansion's block layout (injected by the head; not part of the config).
     """
 
+    param_aliases = {"r": "rank", "enable_bias": "bias"}
+
     factor_names: tuple[str, ...] = ()
 
     def __init__(
@@ -222,6 +224,8 @@ class SharedKernel(Reconciliation):
     Args:
         positions: P, the number of patches (divides n and D).
     """
+
+    param_aliases = {"r": "rank", "enable_bias": "bias"}
 
     def __init__(self, n: int, D: int, positions: int = 1, bias: bool = False, gain: float = 1.0) -> None:
         super().__init__(n, D, bias=bias, gain=gain)

@@ -38,6 +38,8 @@ class Kronecker(Reconciliation):
         q: columns of A (divides D); default: the largest divisor of D that is <= sqrt(D).
     """
 
+    param_aliases = {"r": "rank", "enable_bias": "bias"}
+
     def __init__(
         self, n: int, D: int, p: int | None = None, q: int | None = None, bias: bool = False, gain: float = 1.0
     ) -> None:

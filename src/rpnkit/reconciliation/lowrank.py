@@ -33,6 +33,8 @@ class LowRank(Reconciliation):
         28
     """
 
+    param_aliases = {"r": "rank", "enable_bias": "bias"}
+
     def __init__(self, n: int, D: int, rank: int = 2, bias: bool = False, gain: float = 1.0) -> None:
         super().__init__(n, D, bias=bias, gain=gain)
         self.rank = positive_int(rank, "rank")

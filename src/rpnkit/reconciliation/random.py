@@ -46,6 +46,8 @@ class RandomMatrixAdaption(Reconciliation):
         7
     """
 
+    param_aliases = {"r": "rank", "enable_bias": "bias"}
+
     def __init__(
         self, n: int, D: int, rank: int = 2, seed: int | None = 0, bias: bool = False, gain: float = 1.0
     ) -> None:
@@ -103,6 +105,8 @@ class RandomMatrixHypernet(Reconciliation):
         >>> psi.l, psi.weight().shape
         (16, torch.Size([4, 10]))
     """
+
+    param_aliases = {"r": "rank", "enable_bias": "bias"}
 
     def __init__(
         self,
@@ -184,6 +188,8 @@ class Hypernet(Reconciliation):
         >>> Hypernet(4, 10, l=8, hidden_dim=16).l, Hypernet(4, 10, l=8, hidden_dim=16, static=False).l
         (8, 832)
     """
+
+    param_aliases = {"r": "rank", "enable_bias": "bias"}
 
     def __init__(
         self,

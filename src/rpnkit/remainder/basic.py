@@ -40,6 +40,8 @@ class ZeroRemainder(Remainder):
 class ConstantRemainder(Remainder):
     """pi(x) = activation(c * 1_n), broadcast over the batch (x is ignored)."""
 
+    param_aliases = {"enable_bias": "bias", "activation_functions": "activation"}
+
     def __init__(self, m: int, n: int, c: float = 1.0, activation: Any = None) -> None:
         super().__init__(m, n, activation=activation)
         self.c = float(c)
@@ -63,6 +65,8 @@ class OneRemainder(ConstantRemainder):
 class IdentityRemainder(Remainder):
     """pi(x) = activation(x); needs m == n."""
 
+    param_aliases = {"enable_bias": "bias", "activation_functions": "activation"}
+
     def __init__(self, m: int, n: int, activation: Any = None) -> None:
         if m != n:
             raise ConfigError(
@@ -80,6 +84,8 @@ class LinearRemainder(Remainder):
 
     W is initialised with variance 1/m (variance preserving), b with zeros.
     """
+
+    param_aliases = {"enable_bias": "bias", "activation_functions": "activation"}
 
     def __init__(self, m: int, n: int, bias: bool = False, activation: Any = None) -> None:
         super().__init__(m, n, activation=activation)
@@ -135,6 +141,8 @@ class SkipRemainder(Remainder):
         >>> SkipRemainder(3, 3).W is None, SkipRemainder(3, 2).W.shape
         (True, torch.Size([2, 3]))
     """
+
+    param_aliases = {"enable_bias": "bias", "activation_functions": "activation"}
 
     def __init__(self, m: int, n: int, activation: Any = None) -> None:
         super().__init__(m, n, activation=activation)
