@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-from ..validation import check_bool, check_choice, check_int, did_you_mean, join_path
+from ..validation import check_bool, check_choice, check_int, check_mapping, did_you_mean, join_path
 from .io import load_yaml, read_config
 from .optim import check_loss, check_number, check_optimizer, check_scheduler
 
@@ -38,6 +38,13 @@ __all__ = [
     "check_early_stopping",
     "check_grad_clip",
     "check_monitor_name",
+    "check_precision",
+    "check_compile",
+    "check_workers",
+    "PRECISIONS",
+    "COMPILE_MODES",
+    "COMPILE_BACKENDS",
+    "DATA_OPTIONS",
 ]
 
 SECTIONS = ("name", "description", "model", "data", "train", "metrics", "output")
@@ -56,9 +63,21 @@ TRAIN_DEFAULTS: dict[str, Any] = {
     "deterministic": False,
     "device": "auto",
     "restore_best": True,
+    "precision": "fp32",
+    "compile": False,
+    "accumulate": 1,
 }
 OUTPUT_DEFAULTS: dict[str, Any] = {"dir": None, "plots": True}
 EARLY_STOPPING_DEFAULTS: dict[str, Any] = {"patience": 10, "monitor": None, "mode": "auto", "min_delta": 0.0}
+#: ``train.precision``: fp32 (no autocast), bf16 or fp16 autocast (fp16 with a gradient scaler).
+PRECISIONS = ("fp32", "bf16", "fp16")
+#: ``train.compile.mode``: torch.compile's modes (``default`` is torch's default).
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
+#: ``train.compile.backend``: inductor (torch's default) or the debugging backends that skip code generation.
+COMPILE_BACKENDS = ("inductor", "aot_eager", "eager")
+COMPILE_KEYS = ("mode", "backend", "fullgraph", "dynamic")
+#: Keys of the ``data`` section that belong to the data loader, not to the dataset (``data.workers``).
+DATA_OPTIONS = ("workers",)
 #: How a monitored quantity improves: ``auto`` takes it from the name (losses: min; scores: max).
 MODES = ("auto", "min", "max")
 
@@ -191,8 +210,11 @@ def _data_section(value: Any, train: dict[str, Any], catalogue: Catalogue | None
                 "data.batch_size",
             )
         train["batch_size"] = batch
+    if "workers" in data:
+        check_workers(data["workers"])
     if catalogue is not None:
-        catalogue.check_dataset(data["name"], {k: v for k, v in data.items() if k != "name"}, "data")
+        options = {k: v for k, v in data.items() if k != "name" and k not in DATA_OPTIONS}
+        catalogue.check_dataset(data["name"], options, "data")
     return data
 
 
@@ -216,6 +238,17 @@ def _train_section(train: dict[str, Any]) -> dict[str, Any]:
     check_monitor_name(t["monitor"], "train.monitor", allow_none=True)
     if not isinstance(t["device"], str):
         raise ConfigError(f"expected 'auto', 'cpu', 'cuda' or 'cuda:N', got {t['device']!r}", "train.device")
+    check_precision(t["precision"])
+    t["compile"] = check_compile(t["compile"])
+    check_int(t["accumulate"], None, 1, path="train.accumulate")
+    name = t["optimizer"]["name"]
+    if name == "lbfgs" and (t["accumulate"] > 1 or t["precision"] == "fp16"):
+        what = "train.accumulate > 1" if t["accumulate"] > 1 else "train.precision: fp16 (a gradient scaler)"
+        raise ConfigError(
+            f"lbfgs re-evaluates the whole loss in its closure and cannot be combined with {what}; "
+            "use adam/adamw/sgd, or drop the option",
+            "train.accumulate" if t["accumulate"] > 1 else "train.precision",
+        )
     return t
 
 
@@ -273,3 +306,36 @@ def check_early_stopping(spec: Any, path: str = "train.early_stopping") -> dict[
     check_choice(out["mode"], None, MODES, path=f"{path}.mode")
     check_number(out["min_delta"], f"{path}.min_delta", 0)
     return out
+
+
+def check_precision(value: Any, path: str = "train.precision") -> str:
+    """``fp32`` (default: no autocast), ``bf16`` or ``fp16`` (autocast; fp16 adds a gradient scaler)."""
+    return check_choice(value, None, PRECISIONS, path=path)
+
+
+def check_compile(value: Any, path: str = "train.compile") -> bool | dict[str, Any]:
+    """``false`` (eager), ``true`` (``torch.compile`` with its defaults) or ``{mode, backend, fullgraph, dynamic}``.
+
+    A mapping is returned with every key filled in (``mode: default``, ``backend: inductor``,
+    ``fullgraph: false``, ``dynamic: null``); ``true`` and ``false`` are returned as they are.
+    """
+    if isinstance(value, bool):
+        return value
+    if not isinstance(value, dict):
+        raise ConfigError(
+            f"expected true, false or a mapping {{mode, backend, fullgraph, dynamic}}, got {value!r}", path
+        )
+    check_mapping(value, COMPILE_KEYS, "train.compile", path)
+    out = {"mode": "default", "backend": "inductor", "fullgraph": False, "dynamic": None, **value}
+    check_choice(out["mode"], None, COMPILE_MODES, path=join_path(path, "mode"))
+    check_choice(out["backend"], None, COMPILE_BACKENDS, path=join_path(path, "backend"))
+    if out["backend"] != "inductor" and out["mode"] != "default":
+        raise ConfigError(f"mode {out['mode']!r} applies to the inductor backend only", join_path(path, "mode"))
+    check_bool(out["fullgraph"], path=join_path(path, "fullgraph"))
+    check_bool(out["dynamic"], allow_none=True, path=join_path(path, "dynamic"))
+    return out
+
+
+def check_workers(value: Any, path: str = "data.workers") -> int:
+    """DataLoader worker processes for the training batches (0: load in the training process)."""
+    return check_int(value, None, 0, path=path)

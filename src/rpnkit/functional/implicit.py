@@ -97,6 +97,24 @@ class _BSplineLinear(torch.autograd.Function):
         return grad_x, None, None, grad_W
 
 
+def _follow_autocast(apply, *args):
+    """Run a custom autograd Function as autocast would run a matmul: inputs in the autocast dtype.
+
+    Under ``torch.autocast`` the functions' GEMMs would otherwise mix the autocast dtype (of inputs
+    produced by autocast regions) with float32 weights, in forward or in backward. Here every floating
+    tensor argument is cast to the autocast dtype and the Function runs with autocast off, so forward
+    and backward see one dtype; the gradients flow back through the casts in the parameters' dtype.
+    """
+    tensors = [a for a in args if isinstance(a, Tensor) and a.is_floating_point()]
+    device = tensors[0].device.type if tensors else "cpu"
+    if not tensors or not torch.is_autocast_enabled(device):
+        return apply(*args)
+    dtype = torch.get_autocast_dtype(device)
+    cast = [a.to(dtype) if isinstance(a, Tensor) and a.is_floating_point() else a for a in args]
+    with torch.autocast(device_type=device, enabled=False):
+        return apply(*cast)
+
+
 def bspline_linear(x: Tensor, grid: tuple[float, float, int], degree: int, W: Tensor, recompute: bool = True) -> Tensor:
     """``bspline(x) @ W.T`` with a memory-saving backward, on a uniform grid.
 
@@ -113,7 +131,7 @@ def bspline_linear(x: Tensor, grid: tuple[float, float, int], degree: int, W: Te
     """
     if not recompute:
         return uniform_bspline(x, *grid, degree).flatten(-2) @ W.T
-    return _BSplineLinear.apply(x, tuple(grid), degree, W)
+    return _follow_autocast(_BSplineLinear.apply, x, tuple(grid), degree, W)
 
 
 def _quadratic_block(W: Tensor, start: int, m: int) -> Tensor:
@@ -302,7 +320,7 @@ def taylor_linear_t(u: Tensor, Mt: Tensor, blocks: list[tuple[int, int]]) -> Ten
 
     u is (b, m) (callers flatten leading dimensions); Mt is (D, rows), e.g. a low-rank factor B.
     """
-    return _TaylorLinearT.apply(u, Mt, tuple(blocks))
+    return _follow_autocast(_TaylorLinearT.apply, u, Mt, tuple(blocks))
 
 
 def taylor_linear(u: Tensor, W: Tensor, blocks: list[tuple[int, int]]) -> Tensor:
@@ -310,4 +328,4 @@ def taylor_linear(u: Tensor, W: Tensor, blocks: list[tuple[int, int]]) -> Tensor
 
     The blocks must cover all of W's columns. u is (b, m) (callers flatten leading dimensions).
     """
-    return _TaylorLinear.apply(u, W, tuple(blocks))
+    return _follow_autocast(_TaylorLinear.apply, u, W, tuple(blocks))

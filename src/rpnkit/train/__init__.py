@@ -3,7 +3,8 @@
 Modules: ``trainer`` (the loop), ``callbacks`` (checkpoints, early stopping, history, plots,
 progress), ``batches`` (tables vs graphs), ``checks`` (options against the data), ``experiment``
 (run / evaluate a run), ``schema`` (the experiment schema of :mod:`rpnkit.config` bound to the
-datasets and metrics), ``model_summary``, ``metrics``, ``checkpoint``, ``seeding``, ``plots``.
+datasets and metrics), ``distributed`` (torchrun process groups, batch shards, reductions across
+processes), ``model_summary``, ``metrics``, ``checkpoint``, ``seeding``, ``plots``.
 
 Example:
     >>> import rpnkit as rk

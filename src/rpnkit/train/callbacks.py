@@ -18,6 +18,10 @@ The trainer installs, in this order: :class:`EarlyStopping`, :class:`BestCheckpo
 then the user's callbacks (plain functions ``f(trainer, epoch, record)`` run after each epoch).
 Callbacks with a ``state_key`` (early stopping, and the user's that keep state) run before all
 others, so that the checkpoint written after an epoch holds their state after that epoch.
+
+Under several processes (torchrun) only rank 0 installs the callbacks that print or write files;
+the others keep early stopping (and receive rank 0's final weights before the test split), and
+every process runs the user's callbacks.
 """
 
 from __future__ import annotations
@@ -243,6 +247,10 @@ class LastCheckpoint(Callback):
             "early_stopping": None,
             "elapsed": trainer.elapsed,
         }
+        if getattr(trainer, "rank_rng", None) is not None:  # several processes: each one's generators
+            state["rank_rng"] = trainer.rank_rng
+        if getattr(trainer, "scaler", None) is not None:
+            state["grad_scaler"] = trainer.scaler.state_dict()
         for callback in trainer.active_callbacks:
             if callback.state_key is not None:
                 state[callback.state_key] = callback.state_dict()
@@ -265,6 +273,12 @@ class LastCheckpoint(Callback):
             if callback.state_key is not None and state.get(callback.state_key) is not None:
                 callback.load_state_dict(state[callback.state_key])
         set_rng_state(state["rng"])
+        world = getattr(trainer, "world", None)
+        ranks = state.get("rank_rng")
+        if world is not None and world.distributed and ranks is not None and len(ranks) == world.size:
+            set_rng_state(ranks[world.rank])
+        if getattr(trainer, "scaler", None) is not None and state.get("grad_scaler") is not None:
+            trainer.scaler.load_state_dict(state["grad_scaler"])
         trainer.generator.set_state(state["loader_rng"])
         trainer.epoch = trainer.start_epoch = int(state["epoch"])
         trainer.elapsed = float(state["elapsed"])
@@ -388,9 +402,15 @@ def default_callbacks(
     plots: bool,
     log: Callable[[str], None],
     early_stopping: EarlyStopping | None = None,
+    main: bool = True,
 ) -> list[Callback]:
-    """The built-in callbacks for the trainer's options, in the order they run."""
+    """The built-in callbacks for the trainer's options, in the order they run.
+
+    ``main``: whether this process writes the run's files and prints (rank 0 under several processes).
+    """
     found: list[Callback] = [] if early_stopping is None else [early_stopping]
+    if not main:  # the trainer hands rank 0's final weights to the others
+        return found
     found.append(BestWeights() if run_dir is None else BestCheckpoint(run_dir / "best"))
     if run_dir is not None:
         found += [LastCheckpoint(run_dir / "last"), HistoryFiles(run_dir)]

@@ -28,6 +28,7 @@ from ..data.base import GraphDataset
 from ..errors import ConfigError
 from ..interdependence import attach_graph
 from ..io import load as load_model
+from . import distributed
 from . import metrics as M
 from .callbacks import CallbackLike
 from .checkpoint import checkpoint_dir
@@ -118,6 +119,10 @@ def _trainer(
         restore_best=t["restore_best"],
         callbacks=callbacks,
         log=log,
+        precision=t["precision"],
+        compile=t["compile"],
+        accumulate=t["accumulate"],
+        workers=exp["data"].get("workers", 0),
     )
 
 
@@ -184,23 +189,58 @@ def run(
         config = _resumable(Path(resume)) / RUN_CONFIG
     raw, name = load_experiment(config)
     exp = resolve(apply_overrides(raw, overrides), name)
+    world, created = distributed.init(resolve_device(exp["train"]["device"]))
+    try:
+        if not world.main:  # rank 0 prints and writes the run's files
+            quiet, log = True, _silent
+        run_dir = _shared_run_dir(out, resume, exp, world)
+        data, model = _prepare(exp, quiet, log)
+        exp["output"]["dir"] = str(run_dir)
+        trainer = _trainer(exp, model, run_dir, quiet, log, callbacks)
+        if world.main:
+            run_dir.mkdir(parents=True, exist_ok=True)
+            write_text_atomic(run_dir / RUN_CONFIG, dump_yaml(exp))
+        if not quiet:
+            params = sum(p.numel() for p in model.parameters())
+            verb = "resuming" if resume is not None else "training"
+            procs = f" in {world.size} processes" if world.distributed else ""
+            log(f"{verb} {exp['name']}: {params:,} parameters, {exp['train']['epochs']} epochs{procs} -> {run_dir}")
+        result = trainer.fit(data, resume=resume is not None)
+    except BaseException:
+        distributed.shutdown(created, wait=False)
+        raise
+    distributed.shutdown(created)
+    return result
+
+
+def _silent(message: str) -> None:
+    pass
+
+
+def _run_dir(out: str | os.PathLike | None, resume: str | os.PathLike | None, exp: dict[str, Any]) -> Path:
     if resume is None:
-        run_dir = _fresh_run_dir(out, exp)
-    elif out is not None and Path(out) != Path(resume):
+        return _fresh_run_dir(out, exp)
+    if out is not None and Path(out) != Path(resume):
         raise ConfigError("--out cannot be combined with --resume (the run continues in its own folder)")
-    else:
-        run_dir = Path(resume)
-    resolve_device(exp["train"]["device"])
-    data, model = _prepare(exp, quiet, log)
-    exp["output"]["dir"] = str(run_dir)
-    trainer = _trainer(exp, model, run_dir, quiet, log, callbacks)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(run_dir / RUN_CONFIG, dump_yaml(exp))
-    if not quiet:
-        params = sum(p.numel() for p in model.parameters())
-        verb = "resuming" if resume is not None else "training"
-        log(f"{verb} {exp['name']}: {params:,} parameters, {exp['train']['epochs']} epochs -> {run_dir}")
-    return trainer.fit(data, resume=resume is not None)
+    return Path(resume)
+
+
+def _shared_run_dir(
+    out: str | os.PathLike | None, resume: str | os.PathLike | None, exp: dict[str, Any], world: distributed.World
+) -> Path:
+    """The run directory, chosen by rank 0 (a timestamped name could differ between processes)."""
+    if not world.distributed:
+        return _run_dir(out, resume, exp)
+    chosen: tuple[str | None, str | None] = (None, None)
+    if world.main:
+        try:
+            chosen = (str(_run_dir(out, resume, exp)), None)
+        except ConfigError as err:
+            chosen = (None, str(err))
+    folder, error = distributed.broadcast_object(chosen, world)
+    if error is not None:
+        raise ConfigError(error)
+    return Path(folder)
 
 
 def evaluate_run(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import data as rdata
-from ..config.experiment import Catalogue
+from ..config.experiment import DATA_OPTIONS, Catalogue
 from ..config.experiment import resolve as resolve_schema
 from . import metrics as M
 
@@ -40,7 +40,8 @@ def resolve(config: dict[str, Any], name: str | None = None) -> dict[str, Any]:
 
 def load_data(exp: dict[str, Any]) -> Any:
     """The dataset of a resolved experiment (errors under ``data.``)."""
-    return rdata.load_at(exp["data"]["name"], {k: v for k, v in exp["data"].items() if k != "name"}, "data")
+    options = {k: v for k, v in exp["data"].items() if k != "name" and k not in DATA_OPTIONS}
+    return rdata.load_at(exp["data"]["name"], options, "data")
 
 
 def has_auto_dims(model_cfg: dict[str, Any]) -> bool:

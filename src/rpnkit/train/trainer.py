@@ -11,10 +11,18 @@ trainer writes ``best/`` and ``last/`` checkpoints (``rk.save`` + the training s
 ``fit(data, resume=True)`` continues from ``run_dir/last`` at the next epoch with the optimizer,
 scheduler and every random generator (Python, numpy, torch, the shuffling generator) restored, so
 an interrupted run ends with the same weights, bit for bit, as one that was not interrupted.
+
+Scale-out and portability options (all off by default, which is the plain fp32 eager loop):
+``precision`` (``bf16``/``fp16`` autocast; fp16 with a :class:`torch.amp.GradScaler`), ``compile``
+(:func:`torch.compile` of the training forward/backward), ``accumulate`` (K micro-batches per
+optimizer step), ``workers`` (DataLoader workers). Under torchrun (``WORLD_SIZE`` > 1) the trainer
+joins the process group and trains a :class:`~torch.nn.parallel.DistributedDataParallel` model on
+its share of every global batch; see :mod:`rpnkit.train.distributed`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -24,18 +32,26 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from ..config.experiment import MODES, check_early_stopping, check_grad_clip
+from ..config.experiment import (
+    MODES,
+    check_compile,
+    check_early_stopping,
+    check_grad_clip,
+    check_precision,
+    check_workers,
+)
 from ..config.optim import build_optimizer, build_scheduler, check_loss, check_optimizer, check_scheduler
 from ..errors import ConfigError
 from ..validation import check_choice, check_int
 from . import callbacks as C
+from . import distributed as dist_
 from . import metrics as M
 from .batches import Batch, make_batches
 from .callbacks import CallbackLike
 from .checks import check_monitor, check_task_metrics, check_widths, default_loss, monitored_metric, resolve_device
 from .result import FitResult, TrainingError
 from .scoring import Scorer
-from .seeding import deterministic_mode, seed_everything
+from .seeding import deterministic_mode, rng_state, seed_everything
 
 __all__ = ["Trainer", "FitResult", "TrainingError", "resolve_device", "check_early_stopping"]
 
@@ -65,7 +81,16 @@ class Trainer:
         plots: draw loss/metric curves (and the fitted function of 1-2 input variables) into ``run_dir/plots``.
         restore_best: load the best epoch's weights at the end (before the test evaluation).
         callbacks: functions ``f(trainer, epoch, record)`` called after each epoch (after checkpoints),
-            or :class:`~rpnkit.train.callbacks.Callback` objects.
+            or :class:`~rpnkit.train.callbacks.Callback` objects. Under several processes they run in
+            every process (``trainer.world.main`` is True in the one that writes files).
+        precision: ``fp32`` (no autocast), ``bf16`` or ``fp16`` (:func:`torch.autocast` around the
+            forward pass; the loss and the metrics are computed in float32; fp16 scales the loss with
+            a :class:`torch.amp.GradScaler`, whose state is checkpointed).
+        compile: ``False``, ``True`` or ``{"mode": ..., "fullgraph": ..., "dynamic": ...}``:
+            :func:`torch.compile` the model for training (evaluation runs eagerly).
+        accumulate: K: one optimizer step per K mini-batches (the effective batch is K x batch_size;
+            each micro-batch's loss is weighted by its share of the rows).
+        workers: DataLoader worker processes gathering the training batches (pinned memory on CUDA).
 
     Example:
         >>> import torch, rpnkit as rk
@@ -101,6 +126,10 @@ class Trainer:
         restore_best: bool = True,
         callbacks: Sequence[CallbackLike] = (),
         log: Callable[[str], None] | None = None,
+        precision: str = "fp32",
+        compile: Any = False,
+        accumulate: int = 1,
+        workers: int = 0,
     ) -> None:
         self.model = model
         self.loss_spec = loss
@@ -124,6 +153,15 @@ class Trainer:
         self.callbacks = list(callbacks)
         self._log = log or print
         self.history: list[dict[str, Any]] = []
+        self.precision = check_precision(precision)
+        self.compile = check_compile(compile)
+        self.accumulate = check_int(accumulate, None, 1, path="train.accumulate")
+        self.workers = check_workers(workers)
+        #: The processes training together (one unless started by torchrun); set by :meth:`fit`.
+        self.world = dist_.SINGLE
+        self.scaler: torch.amp.GradScaler | None = None
+        self.net: nn.Module = model
+        self._ddp: Any = None
 
     # ------------------------------------------------------------------ set-up
 
@@ -138,7 +176,7 @@ class Trainer:
         self.best = C.Tracker(self.monitor_mode)
         self.stopper = None
         if self.early_stopping is not None:
-            log = None if self.quiet else self._log
+            log = None if self.quiet or not self.world.main else self._log
             self.stopper = C.EarlyStopping.from_spec(self.early_stopping, self.monitor, data.has_val, log)
         for name in [self.monitor] + ([self.stopper.monitor] if self.stopper is not None else []):
             metric = monitored_metric(name)
@@ -149,7 +187,9 @@ class Trainer:
         self.scheduler_cfg = check_scheduler(self.scheduler_spec, self.epochs, self.monitor_mode)
         self.generator = torch.Generator()
         self.generator.manual_seed(self.seed)
-        self.batches = make_batches(data, self.device, self.batch_size, self.eval_batch_size, self.generator)
+        self.batches = make_batches(
+            data, self.device, self.batch_size, self.eval_batch_size, self.generator, self.world, self.workers
+        )
         check_widths(self.model, data, self.batches.inputs, self.loss_cfg["name"])
 
     # ------------------------------------------------------------------ pieces
@@ -163,12 +203,31 @@ class Trainer:
         return self.scorer.predictions(output)
 
     def evaluate(self, data: Any, split: str = "test") -> dict[str, float]:
-        """Loss and metrics of the current model on one split (``train``, ``val``, ``test``)."""
+        """Loss and metrics of the current model on one split (``train``, ``val``, ``test``).
+
+        Under several processes each computes its share of the split and the outputs are gathered, so
+        every process returns the scores of the whole split.
+        """
         if not hasattr(self, "scorer"):
+            self.world = dist_.current()
             self._setup(data)
         self.model.to(self.device)
-        batches = make_batches(data, self.device, self.batch_size, self.eval_batch_size)
-        return self.scorer.score(*batches.outputs(self.model, split))
+        batches = make_batches(data, self.device, self.batch_size, self.eval_batch_size, world=self.world)
+        return self._score(batches, split)
+
+    def _score(self, batches: Any, split: str, prefix: str = "") -> dict[str, float]:
+        """Loss and metrics on ``split`` (under the training precision's autocast; scored in float32)."""
+        with self._autocast():
+            output, y = batches.outputs(self.model, split)
+        if self.precision != "fp32":
+            output = output.float()
+        return self.scorer.score(output, y, prefix=prefix)
+
+    def _autocast(self) -> contextlib.AbstractContextManager:
+        if self.precision == "fp32":
+            return contextlib.nullcontext()
+        dtype = torch.bfloat16 if self.precision == "bf16" else torch.float16
+        return torch.autocast(device_type=self.device.type, dtype=dtype)
 
     def _emit(self, hook: str, *args: Any) -> None:
         for callback in self.active_callbacks:
@@ -179,36 +238,91 @@ class Trainer:
     def fit(self, data: Any, resume: bool = False) -> FitResult:
         """Train for ``epochs`` (from ``run_dir/last`` when ``resume``), then evaluate the test split."""
         with deterministic_mode(self.deterministic):
-            self._start(data, resume)
-            for epoch in range(self.start_epoch + 1, self.epochs + 1):
-                if self.should_stop:
-                    self.stopped_early = True
-                    break
-                self._run_epoch(epoch)
-            return self._finish(data)
+            try:
+                self._start(data, resume)
+                for epoch in range(self.start_epoch + 1, self.epochs + 1):
+                    if self.should_stop:
+                        self.stopped_early = True
+                        break
+                    self._run_epoch(epoch)
+                return self._finish(data)
+            finally:
+                self._unwrap()
+
+    def _unwrap(self) -> None:
+        """Drop the DDP / compiled wrappers, so that DDP is gone before its process group is destroyed."""
+        wrapped = self._ddp is not None
+        self.net, self._ddp = self.model, None
+        if wrapped:
+            import gc
+
+            gc.collect()  # DDP's reducer sits in reference cycles; freeing it after the group is gone can hang
 
     def _start(self, data: Any, resume: bool) -> None:
-        """Check the options, seed, build the optimizer and scheduler, install the callbacks, resume."""
+        """Join the processes, check the options, seed, build the optimizer and scheduler, install the
+        callbacks, resume, and wrap the model (DDP, compile)."""
+        self.world, _ = dist_.init(self.device)
+        self.device = dist_.local_device(self.device, self.world)
         self._setup(data)
+        dist_.check_supported(self.model, data, self.world)
+        self._check_combinations()
         if resume and self.run_dir is None:
             raise ConfigError("resume needs a run_dir")
         if not resume:
             seed_everything(self.seed)
+            if self.world.rank > 0:  # own dropout masks per process; rank 0 draws what one process would
+                torch.manual_seed(self.seed + self.world.rank)
         self.model.to(self.device)
         self.optimizer = build_optimizer(self.optimizer_spec, self.model.parameters())
         self.scheduler = build_scheduler(self.scheduler_cfg, self.optimizer, self.epochs, self.monitor_mode)
+        self.scaler = torch.amp.GradScaler(self.device.type) if self.precision == "fp16" else None
         self.epoch = self.start_epoch = 0
         self.elapsed, self.history = 0.0, []
+        self.rank_rng: list[Any] | None = None
         self.should_stop = self.stopped_early = False
-        built_in = C.default_callbacks(self.run_dir, data, self.quiet, self.plots, self._log, self.stopper)
+        main = self.world.main
+        quiet = self.quiet or not main
+        built_in = C.default_callbacks(self.run_dir, data, quiet, self.plots, self._log, self.stopper, main=main)
         user = [c if isinstance(c, C.Callback) else C.EpochFunction(c) for c in self.callbacks]
         # stable: the callbacks that keep state run first, so that the last checkpoint holds it after the epoch
         self.active_callbacks = sorted(built_in + user, key=lambda c: c.state_key is None)
         if resume:
             C.LastCheckpoint(self.run_dir / "last").restore(self)
-        if self.run_dir is not None:
+        self.net = self._wrap(self.model)
+        if self.run_dir is not None and main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
         self._emit("on_fit_start")
+
+    def _check_combinations(self) -> None:
+        """Options that cannot go together (L-BFGS re-evaluates the loss in a closure; bf16 needs hardware)."""
+        if self.precision == "bf16" and self.device.type == "cuda" and not torch.cuda.is_bf16_supported():
+            raise ConfigError(f"{torch.cuda.get_device_name(self.device)} has no bfloat16; use fp16", "train.precision")
+        if self.optimizer_spec["name"] != "lbfgs":
+            return
+        if self.accumulate > 1 or self.precision == "fp16":
+            what = "train.accumulate > 1" if self.accumulate > 1 else "train.precision: fp16 (a gradient scaler)"
+            raise ConfigError(f"lbfgs cannot be combined with {what}; use adam/adamw/sgd", "train.optimizer.name")
+        if self.world.distributed:
+            raise ConfigError(
+                "lbfgs is a full-batch method whose line search would differ between processes; "
+                "train it in one process or use adam/adamw/sgd",
+                "train.optimizer.name",
+            )
+
+    def _wrap(self, model: nn.Module) -> nn.Module:
+        """What the training steps call: the model, in DDP under several processes, compiled when asked."""
+        net = model
+        if self.world.distributed:
+            from torch.nn.parallel import DistributedDataParallel
+
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            net = self._ddp = DistributedDataParallel(model, device_ids=ids)
+        if self.compile is not False:
+            options = {} if self.compile is True else dict(self.compile)
+            if options.get("mode") == "default":
+                options.pop("mode")
+            net = torch.compile(net, **options)
+        return net
 
     def _run_epoch(self, epoch: int) -> None:
         """Train one epoch, validate, step the scheduler, record, and hand the record to the callbacks."""
@@ -224,7 +338,7 @@ class Trainer:
             )
         record: dict[str, Any] = {"epoch": epoch, "train_loss": train_loss}
         if self.batches.has("val"):
-            record.update(self.scorer.score(*self.batches.outputs(self.model, "val"), prefix="val_"))
+            record.update(self._score(self.batches, "val", prefix="val_"))
         record["lr"] = self.optimizer.param_groups[0]["lr"]
         if isinstance(self.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
             self.scheduler.step(record[self.monitor])
@@ -234,22 +348,78 @@ class Trainer:
         record["seconds"] = round(self.elapsed, 4)
         self.history.append(record)
         self.best.update(record[self.monitor], epoch)
+        if self.world.distributed:  # every process's generators go into the checkpoint
+            self.rank_rng = dist_.gather_objects(rng_state(), self.world)
         self._emit("on_epoch_end", record)
+        if self.world.distributed:  # rank 0's callbacks decide
+            self.should_stop = bool(dist_.broadcast_object(self.should_stop, self.world))
 
     def _train_batches(self) -> float:
-        """One pass over the training batches; the mean training loss."""
+        """One pass over the training batches; the mean training loss (over every process's rows)."""
         total = torch.zeros((), device=self.device, dtype=torch.float64)
-        for batch in self.batches.train():
-            loss = self.optimizer.step(self._closure(batch))
-            total += loss.detach().double() * batch.size
+        plain = self.accumulate == 1 and self.scaler is None
+        sizes = self.batches.batch_sizes() if not plain or self.world.distributed else []
+        last = len(sizes) - 1
+        for i, batch in enumerate(self.batches.train()):
+            if plain:
+                weight = None if not self.world.distributed else self._weight(batch, sizes[i])
+                loss = self.optimizer.step(self._closure(batch, weight))
+            else:
+                k = self.accumulate
+                first, final = i - i % k, min(i - i % k + k - 1, last)
+                if i == first:
+                    self.optimizer.zero_grad(set_to_none=True)
+                loss = self._backward(batch, self._weight(batch, sum(sizes[first : final + 1])), sync=i == final)
+                if i == final:
+                    self._step()
+            if batch.size:
+                total += loss.detach().double() * batch.size
             self._emit("on_batch_end", batch, loss)
+        total = dist_.all_sum(total, self.world)
         return (total / max(self.batches.train_size, 1)).item()
 
-    def _closure(self, batch: Batch) -> Callable[[], Tensor]:
+    def _weight(self, batch: Batch, rows: int) -> float:
+        """The factor on a (micro-)batch's mean loss so that the processes' averaged gradient, summed over
+        the micro-batches, is the gradient of the mean loss over the ``rows`` of the optimizer step."""
+        return batch.size * self.world.size / rows
+
+    def _loss(self, batch: Batch, weight: float | None) -> tuple[Tensor, Tensor]:
+        """(the batch's mean loss, what to differentiate: the loss times ``weight``)."""
+        with self._autocast():
+            output = self.net(batch.inputs)
+        if self.precision != "fp32":
+            output = output.float()
+        if batch.size == 0:  # an empty share of a tiny last batch still joins the gradient all-reduce
+            zero = output.sum() * 0.0
+            return zero.detach(), zero
+        loss = self.scorer.loss(*batch.select(output))
+        return loss, loss if weight is None else loss * weight
+
+    def _backward(self, batch: Batch, weight: float | None, sync: bool = True) -> Tensor:
+        """Forward and backward of one micro-batch; without ``sync`` DDP keeps the gradients local (``no_sync``)."""
+        local = self.world.distributed and not sync
+        with self._ddp.no_sync() if local else contextlib.nullcontext():
+            loss, scaled = self._loss(batch, weight)
+            (self.scaler.scale(scaled) if self.scaler is not None else scaled).backward()
+        return loss
+
+    def _step(self) -> None:
+        """Clip (after unscaling) and step the optimizer."""
+        if self.scaler is not None:
+            self.scaler.unscale_(self.optimizer)
+        if self.grad_clip is not None:
+            nn.utils.clip_grad_norm_(self.model.parameters(), self.grad_clip)
+        if self.scaler is not None:
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+        else:
+            self.optimizer.step()
+
+    def _closure(self, batch: Batch, weight: float | None = None) -> Callable[[], Tensor]:
         def closure() -> Tensor:
             self.optimizer.zero_grad(set_to_none=True)
-            loss = self.scorer.loss(*batch.select(self.model(batch.inputs)))
-            loss.backward()
+            loss, scaled = self._loss(batch, weight)
+            scaled.backward()
             if self.grad_clip is not None:
                 nn.utils.clip_grad_norm_(self.model.parameters(), self.grad_clip)
             return loss
@@ -258,6 +428,7 @@ class Trainer:
 
     def _finish(self, data: Any) -> FitResult:
         self._emit("on_train_end")
+        dist_.broadcast_module(self.model, self.world)  # rank 0's final (best) weights, for the test split
         result = FitResult(
             history=self.history,
             best_epoch=self.best.best_epoch,
