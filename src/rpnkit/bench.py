@@ -5,7 +5,13 @@ Every case is measured beside two baselines *in the same run, on the same machin
 * the **materialise baseline**, written here: the reference system's method -- build the full
   kappa(x), build the dense W = psi(w) from the *same* parameters, then ``F.linear``;
 * the **floor**: an ``nn.Linear`` MLP of the same dims (or ``F.conv2d`` / pykan's per-edge spline
-  evaluation for the grid and KAN cases).
+  evaluation for the grid and KAN cases);
+* for the RPN 2 heads, the torch kernels they stand for: ``nn.Conv2d`` for the grid head (32x32x3 images
+  -> 16 channels, 3x3, batch 64), four ``nn.Linear`` + ``F.scaled_dot_product_attention`` for the
+  bilinear head (512 tokens of width 64, 4 heads, batch 8), and for the graph head (64 -> 64 on a
+  generated graph: 100,000 nodes / 1,000,000 edges, 20,000 / 200,000 with ``--quick``) a bare CSR
+  product of the normalised adjacency (``torch.sparse.mm``) and torch_geometric's ``GCNConv``
+  (default and ``cached=True``; skipped when torch_geometric is not installed).
 
 Time is the median of repeated training steps (forward, backward, SGD step). Peak memory is the rise
 of the process's resident set (VmHWM, reset before the step) during one training step, measured in a
@@ -97,13 +103,119 @@ class PerEdgeKAN(nn.Module):
 
 
 class Conv(nn.Module):
-    def __init__(self, h: int, w: int, c_in: int, c_out: int, k: int) -> None:
+    def __init__(self, h: int, w: int, c_in: int, c_out: int, k: int, bias: bool = False) -> None:
         super().__init__()
         self.shape = (c_in, h, w)
-        self.conv = nn.Conv2d(c_in, c_out, k, padding=k // 2, bias=False)
+        self.conv = nn.Conv2d(c_in, c_out, k, padding=k // 2, bias=bias)
 
     def forward(self, x):
         return self.conv(x.view(-1, *self.shape)).flatten(1)
+
+
+class Attention(nn.Module):
+    """The bilinear head's maths with torch's parts: four ``nn.Linear`` projections (no bias) around
+    ``F.scaled_dot_product_attention`` over the L tokens of every sample."""
+
+    def __init__(self, length: int, width: int, heads: int) -> None:
+        super().__init__()
+        self.length, self.width, self.heads = length, width, heads
+        self.q, self.k, self.v, self.o = (nn.Linear(width, width, bias=False) for _ in range(4))
+
+    def forward(self, x):
+        X = x.view(-1, self.length, self.width)
+
+        def split(t):
+            return t.unflatten(-1, (self.heads, -1)).transpose(1, 2)
+
+        a = F.scaled_dot_product_attention(split(self.q(X)), split(self.k(X)), split(self.v(X)))
+        return self.o(a.transpose(1, 2).flatten(-2)).flatten(1)
+
+
+#: (nodes, directed edges) of the generated graphs: the full run and ``--quick``
+GRAPHS = {"100k": (100_000, 1_000_000), "20k": (20_000, 200_000)}
+GRAPH_WIDTH = 64
+
+
+def make_graph(nodes: int, edges: int, seed: int = 0) -> torch.Tensor:
+    """(2, E) undirected edge list without self loops: E / 2 random pairs in both directions."""
+    gen = torch.Generator().manual_seed(seed)
+    half = edges // 2
+    src = torch.randint(0, nodes, (half,), generator=gen)
+    dst = (src + torch.randint(1, nodes, (half,), generator=gen)) % nodes  # dst != src
+    return torch.cat([torch.stack([src, dst]), torch.stack([dst, src])], dim=1)
+
+
+def normalised_adjacency(edge_index: torch.Tensor, nodes: int) -> torch.Tensor:
+    """A_hat^T as CSR, A_hat = D^-1/2 (A + I) D^-1/2 (GCN's normalisation)."""
+    import warnings
+
+    loops = torch.arange(nodes)
+    index = torch.cat([edge_index, torch.stack([loops, loops])], dim=1)
+    A = torch.sparse_coo_tensor(index, torch.ones(index.shape[1]), (nodes, nodes), check_invariants=False).coalesce()
+    i, v = A.indices(), A.values()
+    deg = torch.zeros(nodes).index_add_(0, i[0], v).rsqrt()
+    A = torch.sparse_coo_tensor(i, deg[i[0]] * v * deg[i[1]], (nodes, nodes), check_invariants=False).coalesce()
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
+        return A.t().coalesce().to_sparse_csr()
+
+
+class CSRFloor(nn.Module):
+    """``A_hat (X W^T) + b`` with one bare CSR product of the normalised adjacency (``torch.sparse.mm``),
+    in the order that is cheapest for a first layer (X needs no gradient): the mix of X first, forward
+    only, then ``F.linear``."""
+
+    def __init__(self, size: str) -> None:
+        super().__init__()
+        nodes, edges = GRAPHS[size]
+        self.AT = normalised_adjacency(make_graph(nodes, edges), nodes)
+        self.lin = nn.Linear(GRAPH_WIDTH, GRAPH_WIDTH)
+
+    def forward(self, x):
+        return self.lin(torch.sparse.mm(self.AT, x))
+
+
+class GCN(nn.Module):
+    """torch_geometric's ``GCNConv`` (64 -> 64) on the generated graph."""
+
+    def __init__(self, size: str, cached: bool) -> None:
+        super().__init__()
+        from torch_geometric.nn import GCNConv
+
+        nodes, edges = GRAPHS[size]
+        self.register_buffer("edge_index", make_graph(nodes, edges))
+        self.conv = GCNConv(GRAPH_WIDTH, GRAPH_WIDTH, cached=cached)
+
+    def forward(self, x):
+        return self.conv(x, self.edge_index)
+
+
+def _graph_head(size: str) -> nn.Module:
+    import rpnkit as rk
+    from rpnkit.nn import GraphHead
+
+    nodes, edges = GRAPHS[size]
+    head = GraphHead(GRAPH_WIDTH, GRAPH_WIDTH)
+    rk.interdependence.attach_graph(head, make_graph(nodes, edges), nodes)
+    return head
+
+
+def _rpn2_grid_head() -> nn.Module:
+    from rpnkit.nn import GridHead
+
+    return GridHead(3 * 32 * 32, in_channels=3, out_channels=16, h=32, w=32)
+
+
+def _bilinear_head() -> nn.Module:
+    from rpnkit.nn import BilinearHead
+
+    return BilinearHead(512 * 64, length=512, heads=4)
+
+
+def _has_torch_geometric() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("torch_geometric") is not None
 
 
 # --- cases --------------------------------------------------------------------------------------------
@@ -188,7 +300,42 @@ CASES: dict[str, tuple[str, Callable[[], nn.Module], int, int]] = {
     "grid/rpn2-grid-head": ("grid", _grid_head, 784, 64),
     "grid/rpn2-grid-head:materialise": ("grid", lambda: Materialised(_wrap_head(_grid_head())), 784, 64),
     "grid/conv2d-floor": ("grid", lambda: Conv(28, 28, 1, 8, 3), 784, 64),
+    # RPN 2 heads against the torch kernels they stand for
+    "rpn2-grid/grid-head": ("rpn2", _rpn2_grid_head, 3 * 32 * 32, 64),
+    "rpn2-grid/conv2d": ("rpn2", lambda: Conv(32, 32, 3, 16, 3, bias=True), 3 * 32 * 32, 64),
+    "rpn2-bilinear/bilinear-head": ("rpn2", _bilinear_head, 512 * 64, 8),
+    "rpn2-bilinear/linear+sdpa": ("rpn2", lambda: Attention(512, 64, 4), 512 * 64, 8),
 }
+for _size, (_nodes, _) in GRAPHS.items():
+    CASES.update(
+        {
+            f"graph-{_size}/graph-head": ("graph", lambda s=_size: _graph_head(s), GRAPH_WIDTH, _nodes),
+            f"graph-{_size}/csr-floor": ("graph", lambda s=_size: CSRFloor(s), GRAPH_WIDTH, _nodes),
+            f"graph-{_size}/gcnconv": ("graph", lambda s=_size: GCN(s, cached=False), GRAPH_WIDTH, _nodes),
+            f"graph-{_size}/gcnconv-cached": ("graph", lambda s=_size: GCN(s, cached=True), GRAPH_WIDTH, _nodes),
+        }
+    )
+
+#: the graph size each mode runs (the other's cases are left out)
+GRAPH_SIZE = {"full": "100k", "quick": "20k"}
+
+
+def selected_cases(quick: bool, patterns: list[str] | None = None) -> tuple[list[str], list[str]]:
+    """(the cases this run measures, notes on the cases left out): ``--quick`` runs the small graph,
+    the full run the large one; the GCNConv cases need torch_geometric."""
+    size = GRAPH_SIZE["quick" if quick else "full"]
+    names, notes = [], []
+    tg = _has_torch_geometric()
+    for name in CASES:
+        if name.startswith("graph-") and not name.startswith(f"graph-{size}/"):
+            continue
+        if patterns and not any(c in name for c in patterns):
+            continue
+        if "gcnconv" in name and not tg:
+            notes.append(f"{name}: skipped (torch_geometric is not installed)")
+            continue
+        names.append(name)
+    return names, notes
 
 
 def _wrap_head(head):
@@ -226,7 +373,8 @@ def run_case(name: str, repeats: int, seed: int = 0) -> dict[str, Any]:
     group, builder, width, batch = CASES[name]
     model = builder()
     x = torch.rand(batch, width) * 2 - 1 if group != "mnist" else torch.rand(batch, width)
-    out_dim = model(x[:2]).shape[-1]
+    with torch.no_grad():
+        out_dim = model(x if group == "graph" else x[:2]).shape[-1]  # a graph head needs all its nodes
     target = torch.randint(0, out_dim, (batch,))
     opt = torch.optim.SGD(model.parameters(), lr=1e-3)
 
@@ -338,6 +486,26 @@ FLOORS = [
     ("taylor+blockwise_dual_lphm(5) vs MLP floor", "mnist/taylor+blockwise_dual_lphm5", "mnist/mlp-floor"),
     ("grid head vs conv2d floor", "grid/rpn2-grid-head", "grid/conv2d-floor"),
 ]
+#: (label, head case, baseline case): the RPN 2 heads against the torch kernels they stand for
+RPN2 = [
+    ("grid head vs nn.Conv2d (32x32x3 -> 16, 3x3, batch 64)", "rpn2-grid/grid-head", "rpn2-grid/conv2d"),
+    (
+        "bilinear head vs nn.Linear + SDPA (L 512, d 64, 4 heads, batch 8)",
+        "rpn2-bilinear/bilinear-head",
+        "rpn2-bilinear/linear+sdpa",
+    ),
+]
+for _size, (_nodes, _edges) in GRAPHS.items():
+    _graph = f"{_nodes // 1000}k nodes, {_edges / 1e6:g}M edges"
+    RPN2 += [
+        (f"graph head vs bare CSR A_hat X W ({_graph})", f"graph-{_size}/graph-head", f"graph-{_size}/csr-floor"),
+        (f"graph head vs GCNConv ({_graph})", f"graph-{_size}/graph-head", f"graph-{_size}/gcnconv"),
+        (
+            f"graph head vs GCNConv cached=True ({_graph})",
+            f"graph-{_size}/graph-head",
+            f"graph-{_size}/gcnconv-cached",
+        ),
+    ]
 
 
 def render(results: list[dict[str, Any]], epoch: dict[str, Any] | None) -> str:
@@ -366,6 +534,22 @@ def render(results: list[dict[str, Any]], epoch: dict[str, Any] | None) -> str:
         a, b = by.get(case), by.get(ref)
         if a and b and "error" not in a and "error" not in b:
             lines.append(f"| {label} | {a['ms'] / b['ms']:.1f} |")
+    rpn2 = []
+    for label, case, ref in RPN2:
+        a, b = by.get(case), by.get(ref)
+        if a and b and "error" not in a and "error" not in b:
+            if a["peak_mb"] is None or b["peak_mb"] is None or b["peak_mb"] < 0.1:
+                mem = "n/a"
+            else:
+                mem = f"{a['peak_mb'] / b['peak_mb']:.2f}"
+            rpn2.append(f"| {label} | {a['ms'] / b['ms']:.2f} | {mem} |")
+    if rpn2:
+        lines += [
+            "",
+            "| RPN 2 head vs the kernel it stands for | time (head / baseline) | peak memory (head / baseline) |",
+            "|---|---:|---:|",
+            *rpn2,
+        ]
     if epoch:
         lines += [
             "",
@@ -400,7 +584,12 @@ def plot(results: list[dict[str, Any]], path: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="rpnkit bench", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="fewer repeats, no epoch timing")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"fewer repeats, no epoch timing, the {GRAPH_SIZE['quick']}-node graph instead of the "
+        f"{GRAPH_SIZE['full']}-node one",
+    )
     parser.add_argument("--cases", nargs="*", help="only these cases (substring match)")
     parser.add_argument("--out", type=Path, help="write results.json, results.md and results.png here")
     parser.add_argument("--repeats", type=int, default=None)
@@ -416,7 +605,9 @@ def main(argv: list[str] | None = None) -> int:
 
         tune_cpu_allocator()  # for the epoch timing in this process
     repeats = args.repeats or (3 if args.quick else 30)
-    names = [n for n in CASES if not args.cases or any(c in n for c in args.cases)]
+    names, notes = selected_cases(args.quick, args.cases)
+    for note in notes:
+        print(note, flush=True)
     results = []
     for name in names:
         result = _measure_in_subprocess(name, repeats, tune_allocator=tune)
