@@ -1,9 +1,12 @@
-"""The ``rpnkit`` command: train, evaluate, summary, components, bench.
+"""The ``rpnkit`` command: train, evaluate, summary, components, explain, bench.
 
-    rpnkit train [CONFIG] [--set key.path=value ...] [--resume RUN_DIR] [--out DIR] [--quiet] [--no-tune-allocator]
+    rpnkit train [CONFIG] [--set key.path=value ...] [--resume RUN_DIR] [--out DIR] [--quiet] [--nproc N]
+                 [--no-tune-allocator]
+    rpnkit convert REFERENCE_YAML [-o OUT_YAML]    (a reference tinyBIG config; `train` also reads one)
     rpnkit evaluate RUN_DIR [--split test|val|train] [--checkpoint best|last] [--no-tune-allocator]
     rpnkit summary CONFIG [--batch-size N]
     rpnkit components [KIND]
+    rpnkit explain RUN_DIR [--plot] [--readout] [--prune] [--symbolic] [--checkpoint best|last]
     rpnkit bench [--quick] ...
 
 Configuration errors print one line (the config path and what to change) and exit with status 2.
@@ -28,7 +31,7 @@ EXIT_INTERRUPTED = 130
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for documentation and tests)."""
-    from . import __version__
+    from ._version import __version__
 
     parser = argparse.ArgumentParser(
         prog="rpnkit",
@@ -55,7 +58,24 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run from RUN_DIR/last")
     train.add_argument("--out", metavar="DIR", help="run directory (default: runs/<name>-<timestamp>)")
     train.add_argument("--quiet", action="store_true", help="no progress bars or per-epoch lines")
+    train.add_argument(
+        "--nproc",
+        type=int,
+        default=None,
+        metavar="N",
+        help="train data-parallel in N processes on this machine: runs `python -m torch.distributed.run "
+        "--standalone --nproc-per-node N -m rpnkit train ...` (one GPU each on CUDA, gloo on CPU)",
+    )
     _allocator_flag(train)
+
+    convert = sub.add_parser(
+        "convert",
+        help="convert a reference (tinyBIG) YAML experiment to rpnkit's schema",
+        description="Write the rpnkit experiment equivalent to a reference `configurations:` YAML, with a comment "
+        "wherever rpnkit's semantics differ (see docs/migration.md).",
+    )
+    convert.add_argument("reference", metavar="REFERENCE_YAML")
+    convert.add_argument("-o", "--out", metavar="OUT_YAML", help="write here (default: print)")
 
     evaluate = sub.add_parser("evaluate", help="evaluate a run's best checkpoint on its test split")
     evaluate.add_argument("run_dir", metavar="RUN_DIR")
@@ -69,6 +89,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     components = sub.add_parser("components", help="list registered components with their formulas")
     components.add_argument("kind", nargs="?", metavar="KIND", help="expansion, reconciliation, remainder, ...")
+
+    explain = sub.add_parser(
+        "explain",
+        help="see what a run's model learned (rpnkit.explain), written into RUN_DIR/explain",
+        description="Unit plots, exact polynomial readout, pruning and symbolic units of a run's model on its "
+        "training inputs; without flags: --plot --readout.",
+    )
+    explain.add_argument("run_dir", metavar="RUN_DIR")
+    for flag, text in (
+        ("--plot", "one grid of unit plots per layer (or a Taylor layer's coefficients)"),
+        ("--readout", "the exact polynomial of a Taylor/polynomial model (readout.txt, readout.tex)"),
+        ("--prune", "a pruned model (explain/pruned) without negligible inputs and hidden units"),
+        ("--symbolic", "fit every unit by a primitive and write the formula (needs sympy)"),
+    ):
+        explain.add_argument(flag, action="store_true", help=text)
+    explain.add_argument("--checkpoint", default="best", choices=["best", "last"])
 
     bench = sub.add_parser("bench", help="run the benchmark suite (rpnkit.bench)", add_help=False)
     bench.add_argument("args", nargs=argparse.REMAINDER)
@@ -92,6 +128,7 @@ def _error(message: str) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (0 ok, 1 failed, 2 bad configuration, 130 interrupted)."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    _ARGV[:] = argv
     if argv and argv[0] == "bench":
         return _bench(argv[1:])
     parser = build_parser()
@@ -117,24 +154,74 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 _RUN: list[str] = []
+#: This command's arguments (``train --nproc N`` passes them on to torchrun).
+_ARGV: list[str] = []
+
+
+def _torchrun_command(argv: Sequence[str], nproc: int) -> list[str]:
+    """The torchrun command that runs ``rpnkit`` with ``argv`` (less ``--nproc``) in ``nproc`` processes."""
+    rest, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--nproc":
+            skip = True
+        elif not arg.startswith("--nproc="):
+            rest.append(arg)
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}"]
+    return command + ["-m", "rpnkit", *rest]
+
+
+def _launch(args: argparse.Namespace) -> int:
+    """``--nproc N``: start torchrun (N processes on this machine) and wait for it."""
+    import os
+    import subprocess
+
+    if os.environ.get("WORLD_SIZE") not in (None, "", "1"):
+        raise ConfigError("--nproc cannot be used inside torchrun (it starts torchrun itself); drop it", "--nproc")
+    try:
+        return subprocess.run(_torchrun_command(_ARGV, args.nproc), check=False).returncode
+    except KeyboardInterrupt:  # torchrun forwards the interrupt to its workers, which print how to resume
+        return EXIT_INTERRUPTED
 
 
 def _train(args: argparse.Namespace) -> int:
     from .train.experiment import run
+
+    if args.nproc is not None:
+        check_int(args.nproc, "--nproc", 1, path="")
+        if args.nproc > 1:
+            return _launch(args)
 
     def remember(trainer, epoch, record) -> None:
         if not _RUN and trainer.run_dir is not None:
             _RUN.append(str(trainer.run_dir))
 
     _RUN.clear()
+    from .compat import experiment_or_source
+
+    config = experiment_or_source(args.config)  # a reference (tinyBIG) YAML is read into an rpnkit experiment
     result = run(
-        args.config, overrides=args.overrides, out=args.out, resume=args.resume, quiet=args.quiet, callbacks=[remember]
+        config, overrides=args.overrides, out=args.out, resume=args.resume, quiet=args.quiet, callbacks=[remember]
     )
+    if _rank() > 0:  # under torchrun rank 0 reports
+        return 0
     scores = "  ".join(f"{k} {v:.4g}" for k, v in result.test.items() if k != "loss")
     loss = result.test.get("loss")
     best = f"best epoch {result.best_epoch} ({result.monitor} {result.best_value:.4g})" if result.best_epoch else ""
     print(f"test {scores}" + (f"  loss {loss:.4g}" if loss is not None else ""))
     print(f"{best}; {result.epochs_run} epochs in {result.seconds:.1f}s; run: {result.run_dir}")
+    return 0
+
+
+def _convert(args: argparse.Namespace) -> int:
+    from .compat import convert
+
+    text = convert(args.reference, out=args.out)
+    if args.out is None:
+        print(text, end="")
+    else:
+        print(f"wrote {args.out}")
     return 0
 
 
@@ -177,6 +264,34 @@ def _components(args: argparse.Namespace) -> int:
     return 0
 
 
+def _explain(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .config.experiment import load_experiment
+    from .explain import explain_model
+    from .io import load
+    from .train.checkpoint import checkpoint_dir
+    from .train.schema import load_data, resolve
+
+    run_dir = Path(args.run_dir)
+    if not (run_dir / "config.yaml").is_file():
+        raise ConfigError(f"{str(run_dir)!r} is not a run directory (no config.yaml)")
+    folder = checkpoint_dir(run_dir / args.checkpoint)
+    if not folder.is_dir():
+        raise ConfigError(f"{str(folder)!r} does not exist (the run saved no {args.checkpoint} checkpoint yet)")
+    raw, name = load_experiment(run_dir / "config.yaml")
+    data = load_data(resolve(raw, name))
+    parts = {k: getattr(args, k) for k in ("plot", "readout", "prune", "symbolic")}
+    if not any(parts.values()):
+        parts.update(plot=True, readout=True)
+    names = getattr(data, "feature_names", None)
+    report = explain_model(load(folder), data.x_train, run_dir / "explain", variables=names, **parts)
+    for key, value in report.items():
+        print(f"{key}: {value['skipped'] if isinstance(value, dict) and 'skipped' in value else value}")
+    print(f"written to {run_dir / 'explain'}")
+    return 0
+
+
 def _bench(argv: list[str]) -> int:
     try:
         bench = importlib.import_module("rpnkit.bench")
@@ -193,7 +308,23 @@ def _bench(argv: list[str]) -> int:
     return int(status or 0)
 
 
-_COMMANDS = {"train": _train, "evaluate": _evaluate, "summary": _summary, "components": _components}
+def _rank() -> int:
+    import os
+
+    try:
+        return int(os.environ.get("RANK") or 0)
+    except ValueError:
+        return 0
+
+
+_COMMANDS = {
+    "train": _train,
+    "convert": _convert,
+    "evaluate": _evaluate,
+    "summary": _summary,
+    "components": _components,
+    "explain": _explain,
+}
 
 
 if __name__ == "__main__":  # pragma: no cover
