@@ -52,7 +52,7 @@ CONFIGS = [
             "base_activation": None,
             "normalization": "batch_norm",
             "bias": True,
-            "reconciliation": {"name": "lowrank", "rank": 3},
+            "reconciliation": {"name": "lowrank", "rank": 2},
             "width": 2,
             "fusion": "sum",
         },

@@ -41,11 +41,11 @@ TWIN_SPECS = [
     ({"name": "duplicated_diagonal_padding", "p": 3, "q": 3}, 6, 9),
     ({"name": "duplicated_diagonal_padding", "p": 6, "q": 2}, 6, 8),
     ({"name": "duplicated_diagonal_padding", "p": 2, "q": 8}, 6, 8),
-    ({"name": "lowrank", "rank": 9}, 6, 8),
+    ({"name": "lowrank", "rank": 6}, 6, 8),
     ({"name": "hm", "p": 3, "q": 2}, 6, 8),
     ({"name": "hm", "p": 1, "q": 8}, 6, 8),
-    ({"name": "lphm", "p": 2, "q": 4, "rank": 3}, 6, 8),
-    ({"name": "dual_lphm", "p": 6, "q": 1, "rank": 4}, 6, 8),
+    ({"name": "lphm", "p": 2, "q": 4, "rank": 2}, 6, 8),
+    ({"name": "dual_lphm", "p": 6, "q": 1, "rank": 1}, 6, 8),
     ({"name": "random_matrix_adaption", "rank": 5, "seed": None}, 6, 8),
     ({"name": "random_matrix_hypernet", "l": 9, "hidden_dim": 11, "rank": 3}, 6, 8),
     ({"name": "hypernet", "l": 9, "hidden_dim": 11, "static": False}, 6, 8),
@@ -359,8 +359,13 @@ def test_kronecker_stack_of_square_factors_is_orthogonal_at_init():
             8,
             r"q=3 must be a positive divisor of D=8; valid choices: 1, 2, 4, 8",
         ),
-        ({"name": "lowrank", "rank": 0}, 6, 8, r"rank must be an int >= 1, got 0"),
-        ({"name": "random_matrix_adaption", "rank": 1.5}, 6, 8, r"rank must be an int >= 1, got 1.5"),
+        ({"name": "lowrank", "rank": 0}, 6, 8, r"rank must be an int in \[1, max\(2, min\(n, D\)\) = 6\], got 0"),
+        (
+            {"name": "random_matrix_adaption", "rank": 1.5},
+            6,
+            8,
+            r"rank must be an int in \[1, max\(2, min\(n, D\)\) = 6\], got 1\.5",
+        ),
         ({"name": "random_matrix_hypernet", "l": 0}, 6, 8, r"l must be an int >= 1, got 0"),
         ({"name": "hypernet", "hidden_dim": -1}, 6, 8, r"hidden_dim must be an int >= 1, got -1"),
         ({"name": "masking", "p": 0.0}, 6, 8, r"p \(keep probability\) must be in \(0, 1\], got 0.0"),
@@ -451,10 +456,10 @@ FUSION_TWINS = [
         lambda f: 2 * 2 + 2 * (2 + 4),
     ),
     (
-        {"name": "dual_lphm_parameterized_concatenation", "rank": 3, "p": 2, "q": 4},
+        {"name": "dual_lphm_parameterized_concatenation", "rank": 2, "p": 2, "q": 4},
         [4, 4],
         "DualLPHM",
-        lambda f: 3 * (2 + 4 + 2 + 2),
+        lambda f: 2 * (2 + 4 + 2 + 2),
     ),
     (
         {"name": "random_matrix_adaption_parameterized_concatenation", "rank": 3},
@@ -481,14 +486,14 @@ def test_parameterized_concatenation_equals_materialised_twin(spec, dims, cls, l
 
 
 def test_named_parameterized_concatenations_pass_their_hyperparameters():
-    f = rk.build("fusion", {"name": "lphm_parameterized_concatenation", "rank": 3, "p": 2, "q": 4}, dims=[4, 4])
+    f = rk.build("fusion", {"name": "lphm_parameterized_concatenation", "rank": 2, "p": 2, "q": 4}, dims=[4, 4])
     assert isinstance(f.reconciliation, LPHM) and (f.reconciliation.rank, f.reconciliation.p, f.reconciliation.q) == (
-        3,
+        2,
         2,
         4,
     )
-    f = rk.build("fusion", {"name": "dual_lphm_parameterized_concatenation", "rank": 4}, dims=[6, 6])
-    assert isinstance(f.reconciliation, DualLPHM) and f.reconciliation.rank == 4
+    f = rk.build("fusion", {"name": "dual_lphm_parameterized_concatenation", "rank": 3}, dims=[6, 6])
+    assert isinstance(f.reconciliation, DualLPHM) and f.reconciliation.rank == 3
     f = rk.build("fusion", {"name": "hm_parameterized_concatenation"}, dims=[6, 6])
     assert isinstance(f.reconciliation, HM) and (f.reconciliation.p, f.reconciliation.q) == (2, 3)
     f = rk.build("fusion", "lowrank_parameterized_concatenation_fusion", dims=[6, 6])

@@ -44,6 +44,20 @@ def positive_int(value: Any, name: str, minimum: int = 1) -> int:
     return check_int(value, name, minimum)
 
 
+#: Ranks up to this are accepted on any size, so that the default rank (2) works on narrow layers
+#: (a single regression output, n = 1), where it is merely redundant.
+ALWAYS_VALID_RANK = 2
+
+
+def check_rank(value: Any, sizes: dict[str, int]) -> int:
+    """A rank in [1, max(2, min(sizes))]: a factor pair of inner width r above both outer sizes adds
+    parameters without adding rank (``sizes`` names the outer sizes, e.g. ``{"n": 10, "D": 20}``).
+    Ranks up to :data:`ALWAYS_VALID_RANK` (the default) are accepted whatever the sizes."""
+    bound = max(min(sizes.values()), ALWAYS_VALID_RANK)
+    names = ", ".join(sizes)
+    return check_int(value, "rank", 1, bound, describe=f"an int in [1, max(2, min({names})) = {bound}]")
+
+
 class Transformation(Component):
     """Base of data transformations kappa: R^m -> R^D (expansions and compressions).
 

@@ -49,9 +49,12 @@ __all__ = [
     "check_fraction",
     "check_factor",
     "check_mapping",
+    "check_finite",
     "divisors",
     "describe_divisors",
     "check_last_dim",
+    "check_tensor",
+    "check_input_dtype",
     "check_width",
     "check_count",
 ]
@@ -240,6 +243,24 @@ def check_choice(value: Any, name: str | None, options: Sequence[Any], *, path: 
     raise ConfigError(f"expected one of {shown}, got {value!r}{hint}", _where(None, path))
 
 
+def check_finite(value: Any, path: str, name: str | None = None, depth: int = 0) -> Any:
+    """Refuse NaN and infinities anywhere in plain config data (numbers, lists, dicts), at their path.
+
+    A NaN hyperparameter compares false with every bound, so it would slip through range checks and
+    turn training into NaN later (blamed on the learning rate); no option of rpnkit means NaN or inf.
+    """
+    if isinstance(value, float) and not math.isfinite(value):
+        raise _fail(name, "a finite number", value, path)
+    if depth < 64:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                check_finite(item, join_path(path, str(key)), None, depth + 1)
+        elif isinstance(value, (list, tuple)):
+            for i, item in enumerate(value):
+                check_finite(item, join_path(path, i), None, depth + 1)
+    return value
+
+
 # -------------------------------------------------------------------------------------------- factors
 
 
@@ -283,8 +304,28 @@ def check_factor(value: Any, name: str, total: int, total_name: str) -> int:
 # --------------------------------------------------------------------------------------------- shapes
 
 
+def check_tensor(x: Any, who: str) -> None:
+    """Raise :class:`ShapeError` unless ``x`` is a torch tensor (a numpy array or a list says how to convert it)."""
+    if not callable(getattr(x, "dim", None)) or not hasattr(x, "dtype") or type(x).__module__.startswith("numpy"):
+        raise ShapeError(
+            f"{who}: expected a torch.Tensor, got {type(x).__module__}.{type(x).__name__}; "
+            "convert it with torch.as_tensor(x, dtype=torch.float32)"
+        )
+
+
+def check_input_dtype(x: Any, dtype: Any, who: str) -> None:
+    """Raise :class:`ShapeError` unless ``x`` has the model's floating ``dtype`` (None: not checked)."""
+    if dtype is not None and x.dtype != dtype:
+        have, want = str(x.dtype).replace("torch.", ""), str(dtype).replace("torch.", "")
+        other = f" (or the model with model.to(torch.{have}))" if x.dtype.is_floating_point else ""
+        raise ShapeError(
+            f"{who}: the input is {have} but the model is {want}; convert it with x.to(torch.{want}){other}"
+        )
+
+
 def check_last_dim(x: Any, expected: int, who: str, name: str = "m") -> None:
-    """Raise :class:`ShapeError` unless ``x.shape[-1] == expected``."""
+    """Raise :class:`ShapeError` unless ``x`` is a tensor with ``x.shape[-1] == expected``."""
+    check_tensor(x, who)
     if x.dim() == 0 or x.shape[-1] != expected:
         raise ShapeError(f"{who}: expected input of shape (..., {name}={expected}), got {tuple(x.shape)}")
 

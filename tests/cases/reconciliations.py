@@ -56,14 +56,14 @@ CASES = [
     ),
     Case(
         "reconciliation",
-        {"name": "lowrank", "rank": 6, "gain": 2.0},
+        {"name": "lowrank", "rank": 4, "gain": 2.0},
         {"n": 4, "D": 6},
-        id="reconciliation/lowrank-rank>n",
+        id="reconciliation/lowrank-rank=n",
     ),
     Case(
         "reconciliation",
-        {"name": "dual_lphm", "p": 2, "q": 4, "rank": 3},
+        {"name": "dual_lphm", "p": 2, "q": 4, "rank": 2},
         {"n": 6, "D": 8},
-        id="reconciliation/dual_lphm-rank>block",
+        id="reconciliation/dual_lphm-rank=block",
     ),
 ]

@@ -200,6 +200,8 @@ class NaiveProbabilisticCompression(SamplingMixin, CompressionBase):
         out = (flat if self.simply_sampling else s).gather(-1, idx)
         if self.log_prob:
             out = log_density(self.dist, out, self.params)
+        # a row with a NaN stays NaN: the selection and some densities (clamped supports) would make it finite
+        out = out.masked_fill(flat.isnan().any(-1, keepdim=True), float("nan"))
         return out.reshape(*lead, self.k)
 
     def extra_repr(self) -> str:

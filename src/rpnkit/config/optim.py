@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError
-from ..validation import check_real, unknown_key, unknown_name
+from ..validation import check_finite, check_real, unknown_key, unknown_name
 
 __all__ = [
     "OPTIMIZERS",
@@ -90,6 +90,7 @@ def _check_keys(cls: type, spec: dict[str, Any], path: str, allowed: Iterable[st
     for key in kwargs:
         if key not in valid:
             raise unknown_key(key, valid, spec["name"], f"{path}.{key}")
+        check_finite(kwargs[key], f"{path}.{key}")
     return kwargs
 
 

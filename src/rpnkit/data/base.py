@@ -353,6 +353,30 @@ def kfold_indices(
     return [(np.flatnonzero(assignment != k), np.flatnonzero(assignment == k)) for k in range(folds)]
 
 
+def _check_parts(
+    name: str, task: str, y: np.ndarray, y_tr: np.ndarray, y_te: np.ndarray, val_fraction: float, given_test: bool
+) -> None:
+    """A split that can train: training and test rows, and two classes or more for classification."""
+    if len(y_tr) == 0:
+        where = "val_fraction" if val_fraction > 0 else "test_fraction"
+        raise ConfigError(f"{name}: the split leaves no training rows out of {len(y)}; lower {where}", where)
+    if len(y_te) == 0 and not given_test:
+        raise ConfigError(
+            f"{name}: the split leaves no test rows out of {len(y)}; raise test_fraction", "test_fraction"
+        )
+    if task == "classification":
+        classes = np.unique(y_tr)
+        if len(classes) < 2:
+            found = np.unique(y)
+            raise ConfigError(
+                f"{name}: classification needs at least two classes, but the "
+                + ("labels hold" if len(found) < 2 else "training rows hold")
+                + f" only {len(classes)} ({', '.join(map(str, classes.tolist()[:3]))}); "
+                "check the label column, or use task: regression",
+                "task",
+            )
+
+
 def finish_split(
     name: str,
     x: np.ndarray,
@@ -405,6 +429,7 @@ def finish_split(
         tr, va = train_test_indices(len(x_tr), val_fraction, seed + 1, val_labels)
         x_va, y_va = x_tr[va], y_tr[va]
         x_tr, y_tr = x_tr[tr], y_tr[tr]
+    _check_parts(name, task, y, y_tr, y_te, val_fraction, test is not None)
     scaler = None
     if normalize is not None:
         flat = x_tr.reshape(len(x_tr), -1)

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from ..errors import ConfigError, ShapeError
+from ..memory import check_rows
 from ..validation import check_fraction, check_int, check_real, did_you_mean
 from .base import Dataset, finish_split
 
@@ -312,6 +313,7 @@ def load_function(
     """
     spec = find_function(table, equation)
     num = check_int(num, None, 2, path="num")
+    check_rows(num, len(spec.variables) + 1, "num")
     check_fraction(test_fraction, None, path="test_fraction")
     check_real(noise, "noise", ge=0, path="noise")
     check_int(seed, None, 0, path="seed")
@@ -426,6 +428,7 @@ def from_function(
         )
     train = check_int(train, None, 1, path="train")
     test = check_int(test, None, 1, path="test")
+    check_rows(train + test, len(bounds) + 1, "train")
     check_int(seed, None, 0, path="seed")
     check_real(noise, "noise", ge=0, path="noise")
     names = [f"x{j + 1}" for j in range(len(bounds))] if variables is None else [str(v) for v in variables]

@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import torch
 from torch import Tensor, nn
 
 from ..base import positive_int
 from ..component import Component, check_last_dim
 from ..errors import ConfigError
 from ..registry import build, child_path, register
-from ..validation import check_int
+from ..validation import check_input_dtype, check_int
 from .layer import Layer
 
 __all__ = ["RPN"]
@@ -92,6 +93,17 @@ class RPN(Component):
                 with_path = child_path("layers") + f"[{i}]"
                 built.append(build("layer", spec, path=with_path))
         else:
+            ignored = [
+                k
+                for k, v, default in (("head", head, None), ("width", width, 1), ("fusion", fusion, "mean"))
+                if v != default
+            ]
+            if ignored:
+                raise ConfigError(
+                    f"{' and '.join(repr(k) for k in ignored)} would be ignored beside 'layers' (each layer spec "
+                    f"has its own); move it into every layer spec, or give 'dims' instead of 'layers'",
+                    child_path(ignored[0]),
+                )
             specs = list(layers)
             if depth is not None:
                 positive_int(depth, "depth")
@@ -133,6 +145,8 @@ class RPN(Component):
 
     def forward(self, x: Tensor) -> Tensor:
         check_last_dim(x, self.m, "RPN")
+        if not torch.is_autocast_enabled(x.device.type):  # autocast casts inside; else the dtypes must agree
+            check_input_dtype(x, next((p.dtype for p in self.parameters() if p.is_floating_point()), None), "RPN")
         for layer in self.layers:
             x = layer(x)
         return x

@@ -20,7 +20,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from ..base import Reconciliation, positive_int
+from ..base import Reconciliation, check_rank
 from ..functional.factors import close_factor
 from ..functional.init import lowrank_pair_, scaled_orthogonal_
 from ..functional.kronecker import kron_matvec, kron_weight
@@ -101,7 +101,7 @@ class LPHM(Kronecker):
         gain: float = 1.0,
     ) -> None:
         super().__init__(n, D, p=p, q=q, bias=bias, gain=gain)
-        self.rank = positive_int(rank, "rank")
+        self.rank = check_rank(rank, {"s": self.s, "t": self.t})
         self.A = nn.Parameter(torch.empty(self.p, self.q))
         self.S = nn.Parameter(torch.empty(self.s, self.rank))
         self.T = nn.Parameter(torch.empty(self.t, self.rank))
@@ -138,7 +138,7 @@ class DualLPHM(Kronecker):
         gain: float = 1.0,
     ) -> None:
         super().__init__(n, D, p=p, q=q, bias=bias, gain=gain)
-        self.rank = positive_int(rank, "rank")
+        self.rank = check_rank(rank, {"s": self.s, "t": self.t})
         self.P = nn.Parameter(torch.empty(self.p, self.rank))
         self.Q = nn.Parameter(torch.empty(self.q, self.rank))
         self.S = nn.Parameter(torch.empty(self.s, self.rank))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from ..base import Reconciliation, positive_int
+from ..base import Reconciliation, check_rank
 from ..functional.init import lowrank_pair_
 from ..implicit import Block, transposed_product
 from ..registry import register
@@ -37,7 +37,7 @@ class LowRank(Reconciliation):
 
     def __init__(self, n: int, D: int, rank: int = 2, bias: bool = False, gain: float = 1.0) -> None:
         super().__init__(n, D, bias=bias, gain=gain)
-        self.rank = positive_int(rank, "rank")
+        self.rank = check_rank(rank, {"n": self.n, "D": self.D})
         self.A = nn.Parameter(torch.empty(self.n, self.rank))
         self.B = nn.Parameter(torch.empty(self.D, self.rank))
         self.reset_parameters()

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..base import Reconciliation, positive_int
+from ..base import Reconciliation, check_rank, positive_int
 from ..functional.reconciliation import scaled_lowrank_matvec
 from ..registry import register
 from .basic import seeded_generator
@@ -52,7 +52,7 @@ class RandomMatrixAdaption(Reconciliation):
         self, n: int, D: int, rank: int = 2, seed: int | None = 0, bias: bool = False, gain: float = 1.0
     ) -> None:
         super().__init__(n, D, bias=bias, gain=gain)
-        self.rank = positive_int(rank, "rank")
+        self.rank = check_rank(rank, {"n": self.n, "D": self.D})
         self.seed = seed
         generator = seeded_generator(seed)
         self.register_buffer("A", torch.randn(self.n, self.rank, generator=generator))

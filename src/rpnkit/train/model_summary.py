@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import os
+import warnings
 from typing import Any
 
 from torch import nn
@@ -17,7 +18,7 @@ from ..errors import RPNError
 from ..interdependence import attach_graph
 from .schema import fill_dims, has_auto_dims, load_data, resolve
 
-__all__ = ["summary", "format_summary"]
+__all__ = ["summary", "format_summary", "estimate"]
 
 
 def _layers(model: nn.Module) -> list[nn.Module]:
@@ -40,6 +41,21 @@ def _wants_graph(model: nn.Module) -> bool:
     )
 
 
+def _build(config: dict[str, Any], path: str) -> nn.Module:
+    """The model on the meta device (its sizes, no memory); components whose buffers are computed from
+    values (patch geometry, sampled masks) cannot build there and are built for real, under the
+    default memory limit (:func:`rpnkit.build_model`)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model = build_model(config, path=path, meta=True)
+        if not _wants_graph(model):
+            return model
+    except Exception:  # noqa: BLE001 - any failure on the meta device: build for real, guarded
+        pass
+    return build_model(config, path=path)
+
+
 def _model_and_batch(
     config: str | os.PathLike | dict[str, Any], batch_size: int | None
 ) -> tuple[str, nn.Module, int, str]:
@@ -50,13 +66,13 @@ def _model_and_batch(
     else:
         raw, name = load_experiment(config)
     if "model" not in raw or not isinstance(raw["model"], dict):
-        return name, build_model(raw, path=""), batch_size or 64, ""
+        return name, _build(raw, ""), batch_size or 64, ""
     exp = resolve(raw, name)
     model_cfg, data = exp["model"], None
     if has_auto_dims(model_cfg):
         data = load_data(exp)
         model_cfg = fill_dims(model_cfg, data)
-    model = build_model(model_cfg, path="model")
+    model = _build(model_cfg, "model")
     if data is None and _wants_graph(model):
         try:  # the node count and edges of `adjacency: data`; without them the summary says N
             data = load_data(exp)
@@ -253,6 +269,13 @@ def summary(config: str | os.PathLike | dict[str, Any], batch_size: int | None =
         "buffers": sum(b.numel() for b in model.buffers()),
         "activation_bytes": sum(r["activation_bytes"] for r in rows),
     }
+
+
+def estimate(model: nn.Module, batch_size: int) -> tuple[int, int]:
+    """(bytes of the parameters and buffers, activation bytes of one batch) of a built model (see :func:`summary`)."""
+    weights = sum(t.numel() * t.element_size() for t in [*model.parameters(), *model.buffers()])
+    activations = sum(_row(i, layer, batch_size)["activation_bytes"] for i, layer in enumerate(_layers(model)))
+    return weights, activations
 
 
 # ------------------------------------------------------------------------------------------ formatting
