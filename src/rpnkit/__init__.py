@@ -29,6 +29,7 @@ from .io import load, save
 from .nn import RPN, Head, Layer
 from . import models  # noqa: E402  (the zoo registers its models)
 from .registry import build, register
+from . import plugins  # noqa: E402  (last: installed plugins register after the built-in components)
 
 __all__ = [
     "__version__",
@@ -56,9 +57,12 @@ __all__ = [
     "interdependence",
     "processing",
     "models",
+    "plugins",
     "save",
     "load",
     "RPNError",
     "ConfigError",
     "ShapeError",
 ]
+
+plugins._discover_on_import()

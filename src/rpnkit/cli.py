@@ -5,7 +5,7 @@
     rpnkit convert REFERENCE_YAML [-o OUT_YAML]    (a reference tinyBIG config; `train` also reads one)
     rpnkit evaluate RUN_DIR [--split test|val|train] [--checkpoint best|last] [--no-tune-allocator]
     rpnkit summary CONFIG [--batch-size N]
-    rpnkit components [KIND]
+    rpnkit components [KIND]         (train, evaluate, summary, components, explain: [--plugin MODULE ...])
     rpnkit explain RUN_DIR [--plot] [--readout] [--prune] [--symbolic] [--checkpoint best|last]
     rpnkit bench [--quick] ...
 
@@ -67,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--standalone --nproc-per-node N -m rpnkit train ...` (one GPU each on CUDA, gloo on CPU)",
     )
     _allocator_flag(train)
+    _plugin_flag(train)
 
     convert = sub.add_parser(
         "convert",
@@ -82,13 +83,16 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--split", default="test", choices=["test", "val", "train"])
     evaluate.add_argument("--checkpoint", default="best", choices=["best", "last"])
     _allocator_flag(evaluate)
+    _plugin_flag(evaluate)
 
     summary = sub.add_parser("summary", help="per-layer m, D, n, l, parameters and activation memory")
     summary.add_argument("config", metavar="CONFIG", help="experiment or bare model config (file or embedded name)")
     summary.add_argument("--batch-size", type=int, default=None, help="batch size of the memory estimate")
+    _plugin_flag(summary)
 
     components = sub.add_parser("components", help="list registered components with their formulas")
     components.add_argument("kind", nargs="?", metavar="KIND", help="expansion, reconciliation, remainder, ...")
+    _plugin_flag(components)
 
     explain = sub.add_parser(
         "explain",
@@ -105,6 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         explain.add_argument(flag, action="store_true", help=text)
     explain.add_argument("--checkpoint", default="best", choices=["best", "last"])
+    _plugin_flag(explain)
 
     bench = sub.add_parser("bench", help="run the benchmark suite (rpnkit.bench)", add_help=False)
     bench.add_argument("args", nargs=argparse.REMAINDER)
@@ -119,6 +124,29 @@ def _allocator_flag(parser: argparse.ArgumentParser) -> None:
         help="keep glibc's default malloc settings (by default freed tensor memory is kept for reuse, "
         "see rpnkit.runtime)",
     )
+
+
+def _plugin_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--plugin",
+        dest="plugins",
+        action="append",
+        default=[],
+        metavar="MODULE",
+        help="import a local module that registers components (by module name, looked up in the working "
+        "directory and on sys.path; repeatable); installed plugins (entry points) load by themselves",
+    )
+
+
+def _load_plugins(args: argparse.Namespace) -> None:
+    """Report installed plugins that failed at import, then import the ``--plugin`` modules."""
+    import os
+
+    from . import plugins
+
+    plugins.check()
+    if getattr(args, "plugins", None):
+        plugins.load_modules(args.plugins, [os.getcwd()], "--plugin")
 
 
 def _error(message: str) -> None:
@@ -141,6 +169,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         tune_cpu_allocator()
     try:
+        if args.command in ("train", "evaluate", "summary", "components", "explain"):
+            _load_plugins(args)
         return _COMMANDS[args.command](args)
     except ConfigError as err:
         _error(str(err))
@@ -202,7 +232,13 @@ def _train(args: argparse.Namespace) -> int:
 
     config = experiment_or_source(args.config)  # a reference (tinyBIG) YAML is read into an rpnkit experiment
     result = run(
-        config, overrides=args.overrides, out=args.out, resume=args.resume, quiet=args.quiet, callbacks=[remember]
+        config,
+        overrides=args.overrides,
+        out=args.out,
+        resume=args.resume,
+        quiet=args.quiet,
+        callbacks=[remember],
+        plugins=args.plugins,
     )
     if _rank() > 0:  # under torchrun rank 0 reports
         return 0
@@ -246,7 +282,7 @@ def _summary(args: argparse.Namespace) -> int:
 
 
 def _components(args: argparse.Namespace) -> int:
-    from . import registry
+    from . import plugins, registry
 
     kinds = registry.kinds()
     if args.kind is not None and args.kind not in kinds:
@@ -260,7 +296,9 @@ def _components(args: argparse.Namespace) -> int:
             aliases = registry.aliases_of(kind, name)
             doc = (cls.__doc__ or "").strip().splitlines()
             line = f"  {name.ljust(width)}  {doc[0].strip() if doc else ''}"
-            print(line + (f"  [aliases: {', '.join(aliases)}]" if aliases else ""))
+            line += f"  [aliases: {', '.join(aliases)}]" if aliases else ""
+            package = plugins.origin(kind, name)
+            print(line + (f"  [plugin: {package}]" if package else ""))
     return 0
 
 
@@ -271,6 +309,7 @@ def _explain(args: argparse.Namespace) -> int:
     from .explain import explain_model
     from .io import load
     from .train.checkpoint import checkpoint_dir
+    from .train.experiment import load_plugins
     from .train.schema import load_data, resolve
 
     run_dir = Path(args.run_dir)
@@ -280,7 +319,7 @@ def _explain(args: argparse.Namespace) -> int:
     if not folder.is_dir():
         raise ConfigError(f"{str(folder)!r} does not exist (the run saved no {args.checkpoint} checkpoint yet)")
     raw, name = load_experiment(run_dir / "config.yaml")
-    data = load_data(resolve(raw, name))
+    data = load_data(resolve(load_plugins(raw, run_dir / "config.yaml"), name))
     parts = {k: getattr(args, k) for k in ("plot", "readout", "prune", "symbolic")}
     if not any(parts.values()):
         parts.update(plot=True, readout=True)

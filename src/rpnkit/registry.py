@@ -26,7 +26,7 @@ from typing import Any
 from torch import nn
 
 from .errors import ConfigError
-from .validation import at_path, child_path, config_path, did_you_mean, join_path, unknown_key
+from .validation import at_path, check_finite, child_path, config_path, did_you_mean, join_path, unknown_key
 
 __all__ = [
     "register",
@@ -69,7 +69,11 @@ def register(kind: str, name: str, aliases: Iterable[str] = ()):
         alias_table = _ALIASES.setdefault(kind, {})
         for key in (name, *aliases):
             if key in table or key in alias_table:
-                raise ValueError(f"{kind} {key!r} is already registered")
+                held = table.get(key) or table[alias_table[key]]
+                raise ValueError(
+                    f"{kind} {key!r} is already registered to {held.__module__}.{held.__qualname__}; "
+                    f"{cls.__module__}.{cls.__qualname__} cannot take it (choose another name)"
+                )
         table[name] = cls
         for alias in aliases:
             alias_table[alias] = name
@@ -221,6 +225,8 @@ def build(kind: str | tuple[str, ...], spec: Any, path: str | None = None, **inj
                 )
         elif key not in params and not var_kw:
             raise unknown_key(key, (k for k in params if k not in injected), cls.__name__, join_path(path, key))
+        else:
+            check_finite(kwargs[key] if isinstance(kwargs[key], float) else None, join_path(path, key), key)
     call = {k: v for k, v in injected.items() if k in params or var_kw}
     call.update({k: v for k, v in kwargs.items() if not (k in INJECTED and k in injected)})
     missing = [k for k, p in params.items() if p.default is inspect.Parameter.empty and k not in call]

@@ -13,6 +13,7 @@ passes the real one. Without a catalogue those names are checked only for their 
 from __future__ import annotations
 
 import copy
+import math
 import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -21,7 +22,17 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-from ..validation import check_bool, check_choice, check_int, check_mapping, did_you_mean, join_path
+from ..memory import parse_bytes
+from ..plugins import check_module_name
+from ..validation import (
+    check_bool,
+    check_choice,
+    check_finite,
+    check_int,
+    check_mapping,
+    did_you_mean,
+    join_path,
+)
 from .io import load_yaml, read_config
 from .optim import check_loss, check_number, check_optimizer, check_scheduler
 
@@ -45,9 +56,12 @@ __all__ = [
     "COMPILE_MODES",
     "COMPILE_BACKENDS",
     "DATA_OPTIONS",
+    "LOGGERS",
+    "check_loggers",
+    "check_plugins",
 ]
 
-SECTIONS = ("name", "description", "model", "data", "train", "metrics", "output")
+SECTIONS = ("name", "description", "plugins", "model", "data", "train", "metrics", "output")
 TRAIN_DEFAULTS: dict[str, Any] = {
     "epochs": 10,
     "batch_size": 64,
@@ -66,8 +80,11 @@ TRAIN_DEFAULTS: dict[str, Any] = {
     "precision": "fp32",
     "compile": False,
     "accumulate": 1,
+    "memory_limit": None,
 }
-OUTPUT_DEFAULTS: dict[str, Any] = {"dir": None, "plots": True}
+OUTPUT_DEFAULTS: dict[str, Any] = {"dir": None, "plots": True, "loggers": []}
+#: ``output.loggers``: experiment trackers (tensorboard and mlflow are optional extras) and their options.
+LOGGERS: dict[str, tuple[str, ...]] = {"tensorboard": (), "csv": (), "mlflow": ("tracking_uri", "experiment")}
 EARLY_STOPPING_DEFAULTS: dict[str, Any] = {"patience": 10, "monitor": None, "mode": "auto", "min_delta": 0.0}
 #: ``train.precision``: fp32 (no autocast), bf16 or fp16 autocast (fp16 with a gradient scaler).
 PRECISIONS = ("fp32", "bf16", "fp16")
@@ -174,9 +191,14 @@ def resolve(config: dict[str, Any], name: str | None = None, catalogue: Catalogu
     if not isinstance(config, dict):
         raise ConfigError(f"an experiment must be a mapping with sections {list(SECTIONS)}, got {config!r}")
     _check_keys(config, SECTIONS, "")
+    for section in ("model", "data", "train"):
+        check_finite(config.get(section), section)
     out: dict[str, Any] = {"name": str(config.get("name") or name or "experiment")}
     if config.get("description") is not None:
         out["description"] = str(config["description"])
+    plugins = config.get("plugins")
+    if plugins is not None:
+        out["plugins"] = check_plugins(plugins)
     out["model"] = _model_section(config)
     train = dict(_section(config.get("train"), "train"))
     out["data"] = _data_section(config.get("data"), train, catalogue)
@@ -241,6 +263,7 @@ def _train_section(train: dict[str, Any]) -> dict[str, Any]:
     check_precision(t["precision"])
     t["compile"] = check_compile(t["compile"])
     check_int(t["accumulate"], None, 1, path="train.accumulate")
+    parse_bytes(t["memory_limit"], "train.memory_limit")
     name = t["optimizer"]["name"]
     if name == "lbfgs" and (t["accumulate"] > 1 or t["precision"] == "fp16"):
         what = "train.accumulate > 1" if t["accumulate"] > 1 else "train.precision: fp16 (a gradient scaler)"
@@ -269,7 +292,45 @@ def _output_section(value: Any) -> dict[str, Any]:
     check_bool(o["plots"], path="output.plots")
     if o["dir"] is not None and not isinstance(o["dir"], str):
         raise ConfigError(f"expected a folder path or null, got {o['dir']!r}", "output.dir")
+    o["loggers"] = check_loggers(o["loggers"])
     return o
+
+
+def check_loggers(value: Any, path: str = "output.loggers") -> list[Any]:
+    """``[tensorboard, csv, mlflow]``: names, or ``{name: mlflow, tracking_uri: ..., experiment: ...}``."""
+    if value is None:
+        return []
+    if isinstance(value, (str, dict)):
+        value = [value]
+    if not isinstance(value, (list, tuple)):
+        raise ConfigError(f"expected a list of logger names ({', '.join(LOGGERS)}), got {value!r}", path)
+    out: list[Any] = []
+    for i, spec in enumerate(value):
+        at = f"{path}[{i}]"
+        name = spec.get("name") if isinstance(spec, dict) else spec
+        check_choice(name, None, tuple(LOGGERS), path=f"{at}.name" if isinstance(spec, dict) else at)
+        if isinstance(spec, dict):
+            check_mapping(spec, ("name", *LOGGERS[name]), f"the {name} logger", at)
+            for key in LOGGERS[name]:
+                if spec.get(key) is not None and not isinstance(spec[key], str):
+                    raise ConfigError(f"expected a string, got {spec[key]!r}", join_path(at, key))
+        if any((s.get("name") if isinstance(s, dict) else s) == name for s in out):
+            raise ConfigError(f"the {name} logger is listed twice", at)
+        out.append(copy.deepcopy(spec))
+    return out
+
+
+def check_plugins(value: Any, path: str = "plugins") -> list[str]:
+    """``plugins: [my_module, ...]``: local modules that register components (see :mod:`rpnkit.plugins`).
+
+    Module names (``my_components``, ``my_package.components``), looked up next to the experiment
+    file, in the working directory, then on ``sys.path``; never file paths.
+    """
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, (list, tuple)):
+        raise ConfigError(f"expected a list of module names, got {value!r}", path)
+    return [check_module_name(name, f"{path}[{i}]") for i, name in enumerate(value)]
 
 
 # ----------------------------------------------------------------------------------------- train keys
@@ -277,7 +338,9 @@ def _output_section(value: Any) -> dict[str, Any]:
 
 def check_grad_clip(value: Any, path: str = "train.grad_clip") -> float | None:
     """A maximum gradient norm > 0, or None."""
-    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0):
+    if value is not None and (
+        isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0
+    ):
         raise ConfigError(f"expected a number > 0 (max gradient norm) or null, got {value!r}", path)
     return value
 

@@ -37,7 +37,7 @@ from torch import Tensor
 
 from ..config.io import write_text_atomic
 from . import metrics as M
-from .checkpoint import load_state, load_weights, save_checkpoint
+from .checkpoint import STATE_FILE, load_optimizer_state, load_state, load_weights, save_checkpoint
 from .checks import check_monitor
 from .result import FitResult, TrainingError
 from .seeding import rng_state, set_rng_state
@@ -262,7 +262,7 @@ class LastCheckpoint(Callback):
         if state.get("version") != STATE_VERSION:
             raise TrainingError(f"{self.folder}: training state version {state.get('version')} is not supported")
         load_weights(trainer.model, self.folder)
-        trainer.optimizer.load_state_dict(state["optimizer"])
+        load_optimizer_state(trainer.optimizer, state["optimizer"], self.folder / STATE_FILE)
         if trainer.scheduler is not None:
             if state["scheduler"] is None:
                 raise TrainingError("the checkpoint was trained without a scheduler; remove train.scheduler to resume")

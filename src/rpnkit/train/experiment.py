@@ -28,12 +28,15 @@ from ..data.base import GraphDataset
 from ..errors import ConfigError
 from ..interdependence import attach_graph
 from ..io import load as load_model
+from ..memory import default_limit, format_bytes, parse_bytes
+from ..plugins import load_modules
 from . import distributed
 from . import metrics as M
 from .callbacks import CallbackLike
 from .checkpoint import checkpoint_dir
 from .checks import default_loss, resolve_device
-from .model_summary import format_summary, summary
+from .loggers import build_loggers
+from .model_summary import estimate, format_summary, summary
 from .schema import fill_dims, load_data, resolve
 from .seeding import seed_everything
 from .trainer import FitResult, Trainer
@@ -51,6 +54,7 @@ __all__ = [
     # running
     "run",
     "evaluate_run",
+    "load_plugins",
     # the model summary (from rpnkit.train.model_summary)
     "summary",
     "format_summary",
@@ -75,11 +79,29 @@ def _prepare(exp: dict[str, Any], quiet: bool, log: Callable[[str], None]) -> tu
             )
     exp["model"] = fill_dims(exp["model"], data)
     seed_everything(t["seed"])
-    model = build_model(exp["model"], path="model")
+    limit = parse_bytes(t.get("memory_limit"), "train.memory_limit") or default_limit()
+    model = build_model(exp["model"], path="model", max_bytes=limit, option="train.memory_limit")
     _attach_data_graph(model, data)
+    _check_memory(model, t, limit)
     if not quiet:
         log(data.describe())
     return data, model
+
+
+def _check_memory(model: nn.Module, train: dict[str, Any], limit: int) -> None:
+    """Refuse a run whose estimate passes ``train.memory_limit`` before its first step: the weights, their
+    gradients and two optimizer moments (4 x the parameters' bytes) plus one batch's activations
+    (:func:`rpnkit.train.model_summary.estimate`)."""
+    weights, activations = estimate(model, train["batch_size"])
+    total = 4 * weights + activations
+    if total > limit:
+        raise ConfigError(
+            f"this run needs about {format_bytes(total)} (weights, gradients and optimizer state "
+            f"{format_bytes(4 * weights)}, activations of a batch of {train['batch_size']} "
+            f"{format_bytes(activations)}); "
+            f"the limit is {format_bytes(limit)}: raise train.memory_limit, lower train.batch_size or shrink the model",
+            "train.memory_limit",
+        )
 
 
 def _attach_data_graph(model: nn.Module, data: Any) -> None:
@@ -163,6 +185,27 @@ def _fresh_run_dir(out: str | os.PathLike | None, exp: dict[str, Any]) -> Path:
     return run_dir
 
 
+def load_plugins(
+    raw: dict[str, Any], source: str | os.PathLike | dict[str, Any] | None, extra: Sequence[str] = ()
+) -> dict[str, Any]:
+    """Import the experiment's ``plugins:`` modules and ``extra`` ones (``--plugin``), recorded in the result.
+
+    Modules are looked up in the experiment file's folder, the working directory, then ``sys.path``
+    (:func:`rpnkit.plugins.load_modules`).
+    """
+    from ..config.experiment import check_plugins
+
+    if not extra and raw.get("plugins") is None:
+        return raw
+    names = check_plugins(raw.get("plugins") or [])
+    extra = [n for n in check_plugins(list(extra), "--plugin") if n not in names]
+    folder = Path(source).parent if isinstance(source, (str, os.PathLike)) and Path(source).is_file() else None
+    search = ([folder] if folder is not None else []) + [Path.cwd()]
+    load_modules(names, search)
+    load_modules(extra, search, "--plugin")
+    return {**raw, "plugins": names + extra}
+
+
 def run(
     config: str | os.PathLike | dict[str, Any] | None = None,
     overrides: Sequence[str] = (),
@@ -171,6 +214,7 @@ def run(
     quiet: bool = False,
     log: Callable[[str], None] = print,
     callbacks: Sequence[CallbackLike] = (),
+    plugins: Sequence[str] = (),
 ) -> FitResult:
     """Train an experiment (file path, embedded name, dict, or None for the digits default).
 
@@ -182,21 +226,27 @@ def run(
             is the experiment; ``overrides`` still apply, e.g. ``train.epochs=20`` to train longer).
         quiet: no progress bars or per-epoch lines.
         callbacks: passed to the :class:`~rpnkit.train.Trainer`.
+        plugins: local modules that register components (``--plugin``), loaded with the
+            experiment's ``plugins:`` and recorded in the run's ``config.yaml``.
     """
     if resume is not None:
         if config is not None:
             raise ConfigError("give either a config or --resume RUN_DIR (the run's config.yaml is reused)")
         config = _resumable(Path(resume)) / RUN_CONFIG
     raw, name = load_experiment(config)
-    exp = resolve(apply_overrides(raw, overrides), name)
+    raw = load_plugins(apply_overrides(raw, overrides), config, plugins)
+    exp = resolve(raw, name)
     world, created = distributed.init(resolve_device(exp["train"]["device"]))
+    fresh: Path | None = None
     try:
         if not world.main:  # rank 0 prints and writes the run's files
             quiet, log = True, _silent
         run_dir = _shared_run_dir(out, resume, exp, world)
+        fresh = run_dir if resume is None and world.main and not run_dir.exists() else None
         data, model = _prepare(exp, quiet, log)
         exp["output"]["dir"] = str(run_dir)
-        trainer = _trainer(exp, model, run_dir, quiet, log, callbacks)
+        loggers = build_loggers(exp["output"]["loggers"], run_dir, exp) if world.main else []
+        trainer = _trainer(exp, model, run_dir, quiet, log, [*callbacks, *loggers])
         if world.main:
             run_dir.mkdir(parents=True, exist_ok=True)
             write_text_atomic(run_dir / RUN_CONFIG, dump_yaml(exp))
@@ -206,11 +256,24 @@ def run(
             procs = f" in {world.size} processes" if world.distributed else ""
             log(f"{verb} {exp['name']}: {params:,} parameters, {exp['train']['epochs']} epochs{procs} -> {run_dir}")
         result = trainer.fit(data, resume=resume is not None)
-    except BaseException:
+    except BaseException as err:
         distributed.shutdown(created, wait=False)
+        if isinstance(err, ConfigError) and fresh is not None:
+            _drop_unstarted(fresh)
         raise
     distributed.shutdown(created)
     return result
+
+
+def _drop_unstarted(run_dir: Path) -> None:
+    """Remove a run directory this call created when a configuration error stopped it before anything but
+    its config.yaml was written (a folder holding only a config is no run)."""
+    try:
+        if run_dir.is_dir() and {p.name for p in run_dir.iterdir()} <= {RUN_CONFIG}:
+            (run_dir / RUN_CONFIG).unlink(missing_ok=True)
+            run_dir.rmdir()
+    except OSError:
+        pass
 
 
 def _silent(message: str) -> None:
@@ -253,7 +316,7 @@ def evaluate_run(
     if checkpoint not in ("best", "last"):
         raise ConfigError(f"checkpoint must be 'best' or 'last', got {checkpoint!r}")
     raw, name = load_experiment(run_dir / RUN_CONFIG)
-    exp = resolve(raw, name)
+    exp = resolve(load_plugins(raw, run_dir / RUN_CONFIG), name)
     if device is not None:
         exp["train"]["device"] = device
     folder = checkpoint_dir(run_dir / checkpoint)
