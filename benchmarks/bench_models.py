@@ -10,9 +10,14 @@ same parameter counts):
   ``GCNConv(cached=True)``; target: ratio <= 1 against the default GCNConv;
 * ``transformer`` (64 tokens, width 64, 4 heads, 2 layers, ff 256, batch 32, mean pooling) vs an
   ``nn.Linear`` embedding + positions + ``nn.TransformerEncoder`` + mean + ``nn.Linear``; target:
-  ratio <= 2.
+  ratio <= 2;
+* ``kan`` (rpnkit's :class:`~rpnkit.models.rpn1.KAN` layer, B-splines + SiLU base branch) vs pykan's
+  ``KANLayer`` of the same in/out widths, grid size 5 and spline order 3: 64 -> 64 at batch 256 and
+  784 -> 64 at batch 64, a training step (zero_grad + forward + MSE + backward + Adam step) and a
+  forward under ``no_grad``; target: ratio <= 0.5 (at least 2x faster). pykan is a bench-only extra
+  (``pip install 'rpnkit[bench]'``); without it the comparison is skipped.
 
-Run: ``python benchmarks/bench_models.py [--threads N] [--repeats R] [--cpu-time]``.
+Run: ``python benchmarks/bench_models.py [--threads N] [--repeats R] [--cpu-time] [--only NAME]``.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _timing import paired_medians, use_cpu_time  # noqa: E402
 
 from rpnkit.interdependence import attach_graph  # noqa: E402
+from rpnkit.models.rpn1 import KAN  # noqa: E402
 from rpnkit.models.rpn2 import CNN, GCN, Transformer  # noqa: E402
 
 
@@ -162,22 +168,85 @@ def bench_transformer(repeats: int) -> dict[str, float]:
     return {"transformer": report("transformer", mine, theirs, "nn.TransformerEncoder", "target <= 2", sizes)}
 
 
+# ------------------------------------------------------------------------------------------ kan
+
+#: (inputs, outputs, batch) of the kan comparisons
+KAN_SHAPES = ((64, 64, 256), (784, 64, 64))
+
+
+class _FirstOutput(nn.Module):
+    """pykan's ``KANLayer`` returns (y, preacts, postacts, postspline); keep y."""
+
+    def __init__(self, layer: nn.Module) -> None:
+        super().__init__()
+        self.layer = layer
+
+    def forward(self, x):
+        return self.layer(x)[0]
+
+
+def regression_step(model: nn.Module, x, y):
+    """One training step of ``model`` on (x, y) with the mean squared error."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.Adam(params, lr=1e-3)
+
+    def run():
+        opt.zero_grad(set_to_none=True)
+        loss = F.mse_loss(model(x), y)
+        loss.backward()
+        opt.step()
+
+    return run
+
+
+def forward_only(model: nn.Module, x):
+    def run():
+        with torch.no_grad():
+            model(x)
+
+    return run
+
+
+def bench_kan(repeats: int) -> dict[str, float]:
+    try:
+        from kan import KANLayer
+    except ImportError:
+        print("kan          skipped: pykan is not installed (pip install 'rpnkit[bench]')")
+        return {}
+    results = {}
+    grid, order = 5, 3
+    for m, n, b in KAN_SHAPES:
+        torch.manual_seed(0)
+        model = KAN([m, n], grid_size=grid, spline_order=order)
+        twin = _FirstOutput(KANLayer(in_dim=m, out_dim=n, num=grid, k=order))
+        x = torch.rand(b, m) * 2 - 1
+        y = torch.randn(b, n)
+        sizes = (count(model), sum(p.numel() for p in twin.parameters() if p.requires_grad))
+        label = f"KANLayer {m}->{n} b{b}"
+        mine, theirs = paired_medians(regression_step(model, x, y), regression_step(twin, x, y), repeats, warmup=5)
+        results[f"kan_{m}_{n}"] = report("kan step", mine, theirs, label, "target <= 0.5", sizes)
+        mine, theirs = paired_medians(forward_only(model, x), forward_only(twin, x), repeats, warmup=5)
+        results[f"kan_{m}_{n}_forward"] = report("kan forward", mine, theirs, label, "target <= 0.5", sizes)
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (e.g. 1)")
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--cpu-time", action="store_true", help="time with process CPU time (use with --threads 1)")
-    parser.add_argument("--only", choices=["cnn", "gcn", "transformer"], default=None)
+    parser.add_argument("--only", choices=["cnn", "gcn", "transformer", "kan"], default=None)
     args = parser.parse_args()
     use_cpu_time(args.cpu_time)
     if args.threads:
         torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, training steps, median of {args.repeats}")
     ratios: dict[str, float] = {}
-    for name, bench in (("cnn", bench_cnn), ("gcn", bench_gcn), ("transformer", bench_transformer)):
+    for name, bench in (("cnn", bench_cnn), ("gcn", bench_gcn), ("transformer", bench_transformer), ("kan", bench_kan)):
         if args.only in (None, name):
             ratios.update(bench(args.repeats))
     limits = {"cnn": 1.5, "gcn": 1.0, "transformer": 2.0}
+    limits.update({key: 0.5 for key in ratios if key.startswith("kan_")})
     failed = [k for k, v in ratios.items() if k in limits and v > limits[k]]
     print("all ratios within their targets" if not failed else f"over target: {', '.join(failed)}")
 

@@ -10,6 +10,7 @@ import rpnkit as rk
 from rpnkit.data import Formula, from_function
 from rpnkit.errors import ConfigError
 from rpnkit.explain import (
+    fit,
     fit_unit,
     model_units,
     plot_units,
@@ -18,6 +19,7 @@ from rpnkit.explain import (
     refine,
     symbolic_formula,
     unit_penalty,
+    unit_scales,
 )
 
 
@@ -62,7 +64,11 @@ READOUT_MODELS = [
         [3, 3, 1],
         [
             {"expansion": {"name": "taylor", "degree": 2}, "remainder": "identity"},
-            {"expansion": "identity", "reconciliation": "dual_lphm", "remainder": {"name": "constant", "c": 0.5}},
+            {
+                "expansion": "identity",
+                "reconciliation": {"name": "dual_lphm", "rank": 1},
+                "remainder": {"name": "constant", "c": 0.5},
+            },
         ],
         2,
     ),
@@ -246,10 +252,102 @@ def test_prune_refuses_unsupported_reconciliations():
         prune(model, _x(10, 3).float())
 
 
+def test_unit_penalty_pykan_terms():
+    torch.manual_seed(0)
+    head = {"expansion": {"name": "bspline", "t": 4}, "remainder": "linear"}
+    model = rk.RPN([3, 4, 1], head=head).double()
+    x = _x(64, 3)
+    scales = unit_scales(model, x, relative=True)
+    assert [tuple(s.shape) for s in scales] == [(4, 3), (1, 4)]
+    # relative scales: std of the unit (spline + remainder share) over std of its input + 0.1
+    units = model_units(model, x)
+    want = units[0].importance / (x.std(0) + 0.1)
+    assert torch.allclose(scales[0], want * (64 / 63) ** 0.5, rtol=1e-9)
+    l1 = unit_penalty(model, x, l1=1.0, entropy=0.0, relative=True)
+    both = unit_penalty(model, x, l1=1.0, entropy=2.0)
+    assert torch.isclose(l1, sum(s.sum() for s in scales)) and both > l1
+    both.backward()
+    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in model.parameters())
+    # one unit per node has zero entropy: the entropy term is smallest for a sparse layer
+    sparse = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    dense = torch.tensor([[0.5, 0.5], [0.5, 0.5]])
+
+    def entropy(s):
+        p_row, p_col = s / (s.sum(1, keepdim=True) + 1), s / (s.sum(0, keepdim=True) + 1)
+        return -(p_row * torch.log2(p_row + 1e-4)).sum(1).mean() - (p_col * torch.log2(p_col + 1e-4)).sum(0).mean()
+
+    assert entropy(sparse) < entropy(dense)
+
+
+def test_fit_is_pykans_lbfgs():
+    torch.manual_seed(0)
+    data = from_function(lambda x: torch.sin(3 * x[:, 0]) + x[:, 1], [(-1, 1)] * 2, train=200, test=200, seed=2)
+    model = rk.RPN([2, 1], head={"expansion": {"name": "bspline", "t": 5}, "remainder": "linear"})
+    rmse = fit(model, data.x_train, data.y_train, steps=3)
+    assert rmse < 1e-2 and abs(rmse - _rmse(model, data.x_train, data.y_train)) < 1e-6
+    with pytest.raises(ConfigError, match="lamb"):
+        fit(model, data.x_train, data.y_train, lamb=-1.0)
+
+
+def _exp_sin_square(train=1000, test=1000):
+    f = lambda x: torch.exp(torch.sin(torch.pi * x[:, 0]) + x[:, 1] ** 2)  # noqa: E731
+    return from_function(f, [(-1, 1)] * 2, train=train, test=test, seed=0)
+
+
+#: the [2, 5, 1] of the pykan tutorial as an RPN: B-splines on [-2, 2], linear remainder, biases
+EXP_SIN_HEAD = {
+    "expansion": {"name": "bspline", "t": 5, "grid_range": [-2, 2]},
+    "reconciliation": {"name": "identity", "bias": True},
+    "remainder": "linear",
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [1, 3])
+def test_pykan_tutorial_workflow_prune_and_formula(seed):
+    """exp(sin(pi x) + y^2): [2, 5, 1] -> sparse fit -> prune to [2, 1, 1] -> refit -> exp(sin + square)."""
+    pytest.importorskip("sympy")
+    data = _exp_sin_square()
+    torch.manual_seed(seed)
+    model = rk.RPN([2, 5, 1], head=EXP_SIN_HEAD)
+    fit(model, data.x_train, data.y_train, steps=50, lamb=0.01)
+    before = _rmse(model, data.x_test, data.y_test)
+    result = prune(model, data.x_train, threshold=0.03)
+    assert result.dims_after[0] == 2 and result.dims_after[1] <= 2, result.dims_after
+    assert _rmse(result.model, data.x_test, data.y_test) <= 2 * before
+    small = result.model
+    fit(small, data.x_train, data.y_train, steps=50)
+    assert _rmse(small, data.x_test, data.y_test) < before
+    sym, fits = symbolic_formula(small, data.x_train, data.y_train, threshold=0.99)
+    primitives = {f.primitive for layer in fits for row in layer for f in row if f.primitive != "0"}
+    assert primitives == {"sin", "x^2", "exp"}, primitives
+    with torch.no_grad():
+        rmse = float(((sym(data.x_test) - data.y_test.double()) ** 2).mean().sqrt())
+    assert rmse <= 1e-2, rmse
+    (expr,) = sym.formula()
+    text = str(expr).replace(" ", "")
+    assert "exp(" in text and "sin(" in text and "x2**2" in text
+
+
+def test_symbolic_model_of_a_model_with_biases_fine_tunes():
+    # the biases of the layers are constants of the symbolic model, not a graph into the RPN
+    pytest.importorskip("sympy")
+    torch.manual_seed(0)
+    data = from_function(lambda x: torch.sin(torch.pi * x[:, 0]) + x[:, 1] ** 2, [(-1, 1)] * 2, train=300, test=300)
+    head = {**EXP_SIN_HEAD, "expansion": {"name": "bspline", "t": 8}}
+    model = rk.RPN([2, 1], head=head)
+    fit(model, data.x_train, data.y_train, steps=5)
+    sym, fits = symbolic_formula(model, data.x_train, data.y_train, threshold=0.99, fine_tune_steps=20)
+    assert [f.primitive for f in fits[0][0]] == ["sin", "x^2"]
+    sym.fine_tune(data.x_train, data.y_train, steps=5)  # a second fine-tuning works too
+    (expr,) = sym.formula(digits=3)
+    assert "x2**2" in str(expr).replace(" ", "") and "1.0*" not in str(expr)
+
+
 # ------------------------------------------------------------------------------------------- refined grids
 
 
-@pytest.mark.parametrize("reconciliation", ["identity", {"name": "lowrank", "rank": 3}])
+@pytest.mark.parametrize("reconciliation", ["identity", {"name": "lowrank", "rank": 2}])
 @pytest.mark.parametrize("t", [10, 20])
 def test_refine_keeps_the_function_on_the_grid(tmp_path, reconciliation, t):
     torch.manual_seed(0)

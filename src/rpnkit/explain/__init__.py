@@ -6,7 +6,7 @@
 * :func:`readout`: a polynomial RPN (Taylor, identity, orthogonal families; any reconciliation) as
   its exact polynomial, in float64, sympy and LaTeX.
 * :func:`prune`: a smaller model without negligible inputs and hidden units; :func:`unit_penalty`
-  is the sparsity term to train with first.
+  is the sparsity term (pykan's L1 + entropy) to train with first, :func:`fit` pykan's L-BFGS fit.
 * :func:`refine`: a finer (or data-following) B-spline grid, coefficients moved by least squares.
 * :func:`fit_units` / :func:`symbolic_formula` (needs sympy: ``pip install rpnkit[symbolic]``): each
   unit fitted by a primitive with affine parameters, and the model as one formula.
@@ -15,7 +15,7 @@
 """
 
 from .plots import plot_layer_coefficients, plot_layer_units, plot_units
-from .prune import Pruned, prune, unit_penalty, unit_scores
+from .prune import Pruned, fit, prune, unit_penalty, unit_scales, unit_scores
 from .readout import Polynomial, Readout, layer_polynomials, readout
 from .refine import data_range, refine, transfer_matrix
 from .report import explain_model
@@ -38,6 +38,8 @@ __all__ = [
     "Pruned",
     "prune",
     "unit_penalty",
+    "unit_scales",
+    "fit",
     "unit_scores",
     "refine",
     "transfer_matrix",

@@ -34,10 +34,10 @@ from ..errors import ConfigError
 from ..expansion import BSpline
 from ..reconciliation import IdentityReconciliation, LowRank
 from ..remainder import IdentityRemainder, LinearRemainder, SkipRemainder
-from ..validation import check_bool, check_real
+from ..validation import check_bool, check_int, check_real
 from .units import LayerUnits, _fusion_map, _name, as_float64, column_owners, layers_of, model_units
 
-__all__ = ["Pruned", "prune", "unit_scores", "node_scores", "unit_penalty"]
+__all__ = ["Pruned", "prune", "unit_scores", "node_scores", "unit_scales", "unit_penalty", "fit"]
 
 _OWNERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
@@ -93,27 +93,66 @@ def _owners(expansion: nn.Module, path: str) -> Tensor:
     return owner
 
 
-def unit_penalty(model: nn.Module, x: Tensor) -> Tensor:
-    """A sparsity penalty to add to the training loss so that :func:`prune` finds dead units (pykan's L1).
+def unit_scales(model: nn.Module, x: Tensor, relative: bool = False) -> list[Tensor]:
+    """The scale of every unit phi_{j->i} on the batch x, per layer: (n, m) tensors, differentiable.
 
-    The sum over every layer, head, channel, input j and output i of mean_x |phi_{j->i} - its mean|: the
-    L1 norm of the units' variation on the batch x (differentiable; per-input heads only). Multiply
-    it by a small factor (1e-4 to 1e-2) and add it to the loss.
+    ``relative=False``: mean_x |phi - its mean| (the L1 norm of the unit's variation);
+    ``relative=True``: std_x(phi) / (std_x(x_j) + 0.1), pykan's ``acts_scale`` (a unit's output range
+    relative to its input's). Heads of a layer add up (per-input heads only).
     """
-    total = x.new_zeros(())
+    out = []
     for k, layer in enumerate(layers_of(model)):
+        phi = x.new_zeros(x.shape[0], layer.n, layer.m)
         for h, head in enumerate(layer.heads):
             path = f"layers[{k}].heads[{h}]"
             onehot = torch.nn.functional.one_hot(_owners(head.expansion, f"{path}.expansion"), layer.m).to(x)
             z = head.expansion(x)
-            z = z - z.mean(0)
             for psi in head.reconciliations:
-                phi = torch.einsum("nc,ic,cj->nij", z, psi.weight(), onehot)
-                total = total + phi.abs().mean(0).sum()
+                phi = phi + torch.einsum("nc,ic,cj->nij", z, psi.weight(), onehot)
             W = getattr(head.remainder, "W", None)
-            if isinstance(W, Tensor):
-                total = total + (W.abs() * (x - x.mean(0)).abs().mean(0)).sum()
+            if isinstance(W, Tensor) and W.shape == (layer.n, layer.m):
+                phi = phi + x.unsqueeze(1) * W
+        if relative:
+            out.append(phi.std(0) / (x.std(0) + 0.1))
+        else:
+            out.append((phi - phi.mean(0)).abs().mean(0))
         x = layer(x)
+    return out
+
+
+def unit_penalty(
+    model: nn.Module, x: Tensor, l1: float = 1.0, entropy: float = 0.0, relative: bool | None = None
+) -> Tensor:
+    """A sparsity penalty to add to the training loss so that :func:`prune` finds dead units (pykan's).
+
+    With the units' scales s (:func:`unit_scales` on the batch x), every layer adds
+    ``l1 * sum(s) + entropy * (H_rows + H_cols)``, H the mean entropy (bits) of each output's
+    (row's) and each input's (column's) share of scale, s / (sum + 1): the L1 term shrinks all
+    units, the entropy term makes each node keep few of them, which is what lets pruning reach the
+    smallest network (pykan's ``reg``: ``l1=1, entropy=2``, relative scales). Differentiable;
+    per-input heads only.
+
+    Args:
+        model: an RPN with per-input heads.
+        x: the batch.
+        l1, entropy: the weights of the two terms.
+        relative: pykan's relative scales (std of the unit over std of its input + 0.1); the default
+            is True when ``entropy`` is set, else the units' mean absolute variation (as before).
+
+    Multiply it by a small factor (1e-3 to 1e-2) and add it to the loss; :func:`rpnkit.explain.fit`
+    does this with ``lamb``.
+    """
+    if relative is None:
+        relative = entropy > 0
+    total = x.new_zeros(())
+    for s in unit_scales(model, x, relative):
+        total = total + l1 * s.sum()
+        if entropy:
+            p_row = s / (s.sum(1, keepdim=True) + 1)
+            p_col = s / (s.sum(0, keepdim=True) + 1)
+            h_row = -(p_row * torch.log2(p_row + 1e-4)).sum(1).mean()
+            h_col = -(p_col * torch.log2(p_col + 1e-4)).sum(0).mean()
+            total = total + entropy * (h_row + h_col)
     return total
 
 
@@ -320,3 +359,49 @@ def prune(model: nn.Module, x: Tensor, threshold: float = 0.01, inputs: bool = T
         after = pruned(x[:, kept[0]])
         change = float((after - before).abs().max())
     return Pruned(pruned, kept[0], kept, dims, new_dims, change, unfolded)
+
+
+def fit(
+    model: nn.Module,
+    x: Tensor,
+    y: Tensor,
+    steps: int = 50,
+    lamb: float = 0.0,
+    l1: float = 1.0,
+    entropy: float = 2.0,
+    max_iter: int = 20,
+    history_size: int = 10,
+) -> float:
+    """Fit ``model`` to (x, y) by full-batch L-BFGS, as pykan's ``fit(opt="LBFGS")``; returns the final RMSE.
+
+    Each of ``steps`` L-BFGS steps runs up to ``max_iter`` iterations (strong Wolfe line search,
+    pykan's settings). The loss is the mean squared error plus ``lamb * unit_penalty(model, x, l1,
+    entropy)`` when ``lamb`` > 0 (the sparsity training before :func:`prune`; pykan's tutorials use
+    ``lamb`` 1e-3 to 1e-2).
+    """
+    steps = check_int(steps, "steps", 1, path="steps")
+    lamb = check_real(lamb, "lamb", ge=0.0, path="lamb")
+    param = next(model.parameters())
+    x, y = x.to(param), y.to(param)
+    opt = torch.optim.LBFGS(
+        model.parameters(),
+        lr=1.0,
+        max_iter=max_iter,
+        history_size=history_size,
+        line_search_fn="strong_wolfe",
+        tolerance_grad=1e-32,
+        tolerance_change=1e-32,
+    )
+
+    def closure() -> Tensor:
+        opt.zero_grad()
+        loss = ((model(x) - y) ** 2).mean()
+        if lamb:
+            loss = loss + lamb * unit_penalty(model, x, l1, entropy)
+        loss.backward()
+        return loss
+
+    for _ in range(steps):
+        opt.step(closure)
+    with torch.no_grad():
+        return float(((model(x) - y) ** 2).mean().sqrt())

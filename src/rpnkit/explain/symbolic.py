@@ -199,7 +199,7 @@ class SymbolicModel(nn.Module):
             nn.Parameter(torch.tensor([[[f.a, f.b, f.c, f.d] for f in row] for row in layer], dtype=torch.float64))
             for layer in fits
         )
-        self.biases = [b.to(torch.float64).clone() for b in biases]
+        self.biases = [b.detach().to(torch.float64).clone() for b in biases]
 
     def forward(self, x: Tensor) -> Tensor:
         x = x.to(torch.float64)
@@ -240,11 +240,18 @@ class SymbolicModel(nn.Module):
         return loss**0.5
 
     def formula(self, variables: Sequence[str] | None = None, digits: int = 4, simplify: bool = True) -> list[Any]:
-        """One sympy expression per output (coefficients to ``digits`` significant digits)."""
+        """One sympy expression per output, its numbers rounded to ``digits`` significant digits.
+
+        With ``simplify`` the polynomial units c (a u + b)^p + d are expanded, numbers are rounded and
+        additive terms whose coefficient is below 10^-digits (in absolute value) are dropped, so
+        0.0170 (7.66 x - 0.0018)^2 reads 0.998 x^2; the torch module itself keeps every digit.
+        """
         sp = require_sympy()
+        digits = check_int(digits, "digits", 1, path="digits")
         m = len(self.primitives[0][0])
         names = [f"x{j + 1}" for j in range(m)] if variables is None else list(variables)
         inputs = list(sp.symbols(names, real=True))
+        dummy = sp.Dummy("u", real=True)
         with torch.no_grad():
             for names_l, p, bias in zip(self.primitives, self.params, self.biases):
                 outs = []
@@ -252,15 +259,40 @@ class SymbolicModel(nn.Module):
                     total = sp.Float(float(bias[i]))
                     for j, name in enumerate(row):
                         a, b, c, d = (float(v) for v in p[i, j])
-                        total = total + UnitFit(name, a, b, c, d, 1.0).sympy(inputs[j])
-                    outs.append(total)
+                        unit = UnitFit(name, a, b, c, d, 1.0).sympy(dummy)
+                        if simplify:
+                            unit = _tidy(sp.expand(unit) if name in ("x", "x^2", "x^3") else unit, digits)
+                        total = total + unit.subs(dummy, inputs[j])
+                    outs.append(_tidy(total, digits) if simplify else total)
                 inputs = outs
-        exprs = [e.evalf(digits) for e in inputs]
-        if simplify:
-            exprs = [
-                sp.nsimplify(sp.simplify(e), rational=False, tolerance=10 ** (-digits)).evalf(digits) for e in exprs
-            ]
-        return exprs
+        return [_tidy(e, digits) if simplify else e.evalf(digits) for e in inputs]
+
+
+def _tidy(expr: Any, digits: int) -> Any:
+    """expr with every number rounded to ``digits`` significant digits and negligible added terms dropped."""
+    sp = require_sympy()
+    small = 10.0 ** (-digits)
+
+    def visit(e: Any) -> Any:
+        if e.is_Number:
+            if e.is_Integer:
+                return e
+            value = float(f"{float(e):.{digits}g}")
+            return sp.Integer(int(value)) if value in (-1.0, 0.0, 1.0) else sp.Float(value, digits)
+        if not e.args:
+            return e
+        args = [visit(a) for a in e.args]
+        if e.is_Add:
+            kept = []
+            for a in args:
+                coeff, _ = a.as_coeff_Mul()
+                if coeff.is_Number and abs(float(coeff)) < small:
+                    continue
+                kept.append(a)
+            return sp.Add(*kept) if kept else sp.Integer(0)
+        return e.func(*args)
+
+    return visit(sp.sympify(expr))
 
 
 def symbolic_formula(

@@ -144,10 +144,12 @@ def _head_form(head: nn.Module, path: str) -> tuple[Tensor, Tensor, Tensor]:
     weights, biases = [], []
     with torch.no_grad():
         for psi in head.reconciliations:
-            W = psi.weight().to(torch.float64)
+            W = psi.weight().detach().to(torch.float64)
             weights.append(W)
             bias = psi.bias
-            biases.append(torch.zeros(W.shape[0], dtype=torch.float64) if bias is None else bias.to(torch.float64))
+            biases.append(
+                torch.zeros(W.shape[0], dtype=torch.float64) if bias is None else bias.detach().to(torch.float64)
+            )
     blocks, c = _fusion_map(head.fusion, [W.shape[0] for W in weights], f"{path}.fusion")
     A = sum(M @ W for M, W in zip(blocks, weights))
     b = c + sum(M @ bias for M, bias in zip(blocks, biases))
