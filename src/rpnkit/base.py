@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -76,6 +77,12 @@ class Transformation(Component):
 
     #: ``"expansion"`` or ``"compression"``.
     role: ClassVar[str] = "transformation"
+    #: None: the output is finite for every finite input. Otherwise the family's finite domain in words
+    #: (a polynomial of degree d overflows float32 near |x| = 3.4e38 ** (1/d)); a forward pass that turns
+    #: finite inputs into inf/NaN then warns once per module with a :class:`RuntimeWarning` saying so.
+    finite_domain: ClassVar[str | None] = None
+    #: Inputs up to this magnitude are not checked (every family with a finite domain is finite there).
+    DOMAIN_CHECK_ABOVE: ClassVar[float] = 100.0
 
     def __init__(self, m: int, preprocess: Any = None, postprocess: Any = None) -> None:
         super().__init__()
@@ -109,12 +116,36 @@ class Transformation(Component):
 
     def forward(self, x: Tensor) -> Tensor:
         check_last_dim(x, self.m, self._label())
+        given = x
         if self.preprocess is not None:
             x = self.preprocess(x)
         z = self.transform(x)
         if self.postprocess is not None:
             z = self.postprocess(z)
+        if self.finite_domain is not None and not getattr(self, "_domain_warned", False):
+            self._check_domain(given, z)
         return z
+
+    def _check_domain(self, x: Tensor, z: Tensor) -> None:
+        """Warn (once) when finite inputs gave a non-finite output outside :attr:`finite_domain`."""
+        # CPU tensors only (elsewhere the host sync would cost more than the warning tells), and only
+        # when some |x| exceeds DOMAIN_CHECK_ABOVE: one pass over x (width m), not over the D features
+        if torch.compiler.is_compiling() or torch.jit.is_tracing() or x.device.type != "cpu" or not x.numel():
+            return
+        with torch.no_grad():
+            largest = float(x.detach().abs().amax())
+            if not largest > self.DOMAIN_CHECK_ABOVE or not math.isfinite(largest):
+                return
+            if bool(torch.isfinite(z).all()):
+                return
+        self._domain_warned = True
+        warnings.warn(
+            f"{self._label()}: finite inputs (largest |x| = {largest:.3g}) gave inf/NaN features; "
+            f"its finite domain: {self.finite_domain}. Normalize the inputs (data.normalize, a preprocess "
+            "such as layer_norm or a bounded activation) or choose a bounded family",
+            RuntimeWarning,
+            stacklevel=2,
+        )
 
     def _label(self) -> str:
         return f"{self.role} {self.registry_name or type(self).__name__}"

@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 import math
 import os
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -59,6 +60,9 @@ __all__ = [
     "LOGGERS",
     "check_loggers",
     "check_plugins",
+    "DATA_PATHS",
+    "anchor_data_paths",
+    "check_threads",
 ]
 
 SECTIONS = ("name", "description", "plugins", "model", "data", "train", "metrics", "output")
@@ -81,6 +85,7 @@ TRAIN_DEFAULTS: dict[str, Any] = {
     "compile": False,
     "accumulate": 1,
     "memory_limit": None,
+    "threads": "auto",
 }
 OUTPUT_DEFAULTS: dict[str, Any] = {"dir": None, "plots": True, "loggers": []}
 #: ``output.loggers``: experiment trackers (tensorboard and mlflow are optional extras) and their options.
@@ -95,6 +100,9 @@ COMPILE_BACKENDS = ("inductor", "aot_eager", "eager")
 COMPILE_KEYS = ("mode", "backend", "fullgraph", "dynamic")
 #: Keys of the ``data`` section that belong to the data loader, not to the dataset (``data.workers``).
 DATA_OPTIONS = ("workers",)
+#: Dataset options that name a file or folder: a relative one in an experiment file is taken relative to that
+#: file's folder (a CSV beside the config: ``path: data.csv``), and a run's config.yaml stores it absolute.
+DATA_PATHS = ("path", "root", "embedding_path")
 #: How a monitored quantity improves: ``auto`` takes it from the name (losses: min; scores: max).
 MODES = ("auto", "min", "max")
 
@@ -151,7 +159,41 @@ def load_experiment(source: str | os.PathLike | dict | None = None) -> tuple[dic
         raise ConfigError(
             f"an experiment must be a mapping with sections {list(SECTIONS)}, got {type(config).__name__}"
         )
+    if path.is_file():
+        config = anchor_data_paths(config, path.resolve().parent, legacy=True)
     return config, str(config.get("name") or stem)
+
+
+def anchor_data_paths(config: dict[str, Any], base: str | os.PathLike, legacy: bool = False) -> dict[str, Any]:
+    """The experiment with the relative :data:`DATA_PATHS` of its ``data`` section made absolute against ``base``.
+
+    ``~`` is expanded. With ``legacy`` (an experiment file), a relative path that does not exist beside the
+    file but does from the working directory (how older runs stored them in their config.yaml) is
+    taken from the working directory, with a warning.
+    """
+    data = config.get("data")
+    if not isinstance(data, dict) or not any(isinstance(data.get(k), (str, os.PathLike)) for k in DATA_PATHS):
+        return config
+    data = dict(data)
+    for key in DATA_PATHS:
+        value = data.get(key)
+        if not isinstance(value, (str, os.PathLike)) or not str(value):
+            continue
+        given = Path(value).expanduser()
+        if given.is_absolute():
+            data[key] = str(given)
+            continue
+        anchored = Path(base) / given
+        if legacy and not anchored.exists() and given.exists():
+            warnings.warn(
+                f"data.{key}: {str(value)!r} is not beside the experiment file ({base}) but is in the working "
+                "directory; using that one (relative data paths are taken from the experiment file's folder)",
+                UserWarning,
+                stacklevel=3,
+            )
+            anchored = given.resolve()
+        data[key] = os.path.normpath(str(anchored))
+    return {**config, "data": data}
 
 
 # ----------------------------------------------------------------------------------------- validation
@@ -264,6 +306,7 @@ def _train_section(train: dict[str, Any]) -> dict[str, Any]:
     t["compile"] = check_compile(t["compile"])
     check_int(t["accumulate"], None, 1, path="train.accumulate")
     parse_bytes(t["memory_limit"], "train.memory_limit")
+    check_threads(t["threads"])
     name = t["optimizer"]["name"]
     if name == "lbfgs" and (t["accumulate"] > 1 or t["precision"] == "fp16"):
         what = "train.accumulate > 1" if t["accumulate"] > 1 else "train.precision: fp16 (a gradient scaler)"
@@ -397,6 +440,13 @@ def check_compile(value: Any, path: str = "train.compile") -> bool | dict[str, A
     check_bool(out["fullgraph"], path=join_path(path, "fullgraph"))
     check_bool(out["dynamic"], allow_none=True, path=join_path(path, "dynamic"))
     return out
+
+
+def check_threads(value: Any, path: str = "train.threads") -> str | int:
+    """``auto`` (by the work; see :mod:`rpnkit.train.threads`) or torch's intra-op thread count (an int >= 1)."""
+    if value == "auto" or (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
+        return value
+    raise ConfigError(f"expected 'auto' or a number of threads >= 1, got {value!r}", path)
 
 
 def check_workers(value: Any, path: str = "data.workers") -> int:

@@ -99,6 +99,10 @@ class CombinatorialNormal(Expansion):
         (..., m) -> (..., D)
     """
 
+    finite_domain = (
+        "a normal log-density -|x_S|^2 / 2: finite while |x_S| < sqrt(2 * dtype max) (float32: about 2.6e19)"
+    )
+
     param_aliases = {"d": "degree"}
 
     def __init__(

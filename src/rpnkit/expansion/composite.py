@@ -35,6 +35,9 @@ class Nested(NestedComposite, Expansion):
         (6, [1.0, 2.0, 1.0, 2.0, 2.0, 4.0])
     """
 
+    #: a composite is finite where its parts are (see each part's ``finite_domain``)
+    finite_domain = "that of its parts (see the warning of the part that overflowed, if any)"
+
     CHILD_KINDS = ("expansion", "compression")
 
 
@@ -57,5 +60,8 @@ class Extended(ExtendedComposite, Expansion):
         >>> extended.D, extended(torch.tensor([1.0, 2.0])).tolist()
         (8, [1.0, 2.0, 1.0, 2.0, 1.0, 2.0, 2.0, 4.0])
     """
+
+    #: a composite is finite where its parts are (see each part's ``finite_domain``)
+    finite_domain = "that of its parts (see the warning of the part that overflowed, if any)"
 
     CHILD_KINDS = ("expansion", "compression")

@@ -35,6 +35,11 @@ __all__ = [
 class _PolynomialFamily(Expansion):
     """Base: ``self.degree`` orders of a one-variable family, feature-major."""
 
+    finite_domain = (
+        "a polynomial of degree d: finite while |x|^d (times the family's coefficients) stays below "
+        "the dtype's maximum (float32: about 3.4e38 ** (1/d))"
+    )
+
     param_aliases = {"d": "degree"}
 
     degree: int

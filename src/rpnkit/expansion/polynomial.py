@@ -36,6 +36,11 @@ class Taylor(Expansion):
         tensor([1., 2., 1., 2., 2., 4.])
     """
 
+    finite_domain = (
+        "a polynomial of degree d: finite while |x|^d (times the family's coefficients) stays below "
+        "the dtype's maximum (float32: about 3.4e38 ** (1/d))"
+    )
+
     param_aliases = {"d": "degree"}
 
     def __init__(self, m: int, degree: int = 2, preprocess: Any = None, postprocess: Any = None) -> None:

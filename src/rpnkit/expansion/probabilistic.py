@@ -106,6 +106,11 @@ class NormalExpansion(_ParametricFamily):
         (..., m) -> (..., K m)
     """
 
+    finite_domain = (
+        "a normal log-density -((x - mu)/sigma)^2 / 2: finite while |x - mu| / sigma < sqrt(2 * dtype max) "
+        "(float32: about 2.6e19)"
+    )
+
     param_names = ("mu", "sigma")
     param_positive = (False, True)
 
@@ -322,6 +327,11 @@ class NaiveNormal(_Naive):
         (..., m) -> (..., m)
     """
 
+    finite_domain = (
+        "a normal log-density -((x - mu)/sigma)^2 / 2: finite while |x - mu| / sigma < sqrt(2 * dtype max) "
+        "(float32: about 2.6e19)"
+    )
+
     def transform(self, x: Tensor) -> Tensor:
         return P.normal_log_pdf(x)
 
@@ -397,6 +407,11 @@ class HybridProbabilistic(_Naive):
     Shape:
         (..., m) -> (..., 6m)
     """
+
+    finite_domain = (
+        "a normal log-density -((x - mu)/sigma)^2 / 2: finite while |x - mu| / sigma < sqrt(2 * dtype max) "
+        "(float32: about 2.6e19)"
+    )
 
     def output_dim(self, m: int) -> int:
         return 6 * m

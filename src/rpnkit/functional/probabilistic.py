@@ -29,6 +29,7 @@ __all__ = [
 ]
 
 _LOG_2PI = math.log(2 * math.pi)
+_CAUCHY_KNEE = 1e8
 
 Param = float | Tensor
 
@@ -80,7 +81,12 @@ def normal_log_pdf(x: Tensor, loc: Param = 0.0, scale: Param = 1.0) -> Tensor:
 def cauchy_log_pdf(x: Tensor, loc: Param = 0.0, scale: Param = 1.0) -> Tensor:
     """log Cauchy(x; loc, scale) = -log(pi scale) - log(1 + ((x - loc)/scale)^2)."""
     z = _standardise(x, loc, scale)
-    return torch.sub(_on(x, -_log(scale) - math.log(math.pi)), torch.mul(z, z).log1p_())
+    # log(1 + z^2) finite for every finite z: z^2 capped at 1e16 (|z| = 1e8), then 2 log(|z| / 1e8) added, so
+    # a huge |z| (z^2 = inf in float32) gives 2 log|z| + O(1e-16) instead of inf; no NaN gradient either way
+    tail = torch.abs(z).clamp_(min=_CAUCHY_KNEE).div_(_CAUCHY_KNEE).log_().mul_(2)
+    return torch.sub(
+        _on(x, -_log(scale) - math.log(math.pi)), torch.mul(z, z).clamp_(max=_CAUCHY_KNEE**2).log1p_() + tail
+    )
 
 
 def chi2_log_pdf(x: Tensor, df: Param) -> Tensor:

@@ -96,7 +96,9 @@ def shannon(tau: Tensor) -> Tensor:
 
 def ricker(tau: Tensor, sigma: float) -> Tensor:
     """Ricker (Mexican hat) wavelet 2 (1 - (tau/sigma)^2) / (sqrt(3 sigma) pi^{1/4}) exp(-tau^2 / (2 sigma^2))."""
-    z2 = (tau / sigma).square()
+    # z^2 capped at 1e4: exp(-5000) is 0 in float64 too, so the value there is exactly 0 either way, and a
+    # huge tau (z^2 = inf) gives 0 instead of (1 - inf) * 0 = NaN; NaN stays NaN
+    z2 = (tau / sigma).square().clamp(max=1e4)
     return (2 / (math.sqrt(3 * sigma) * math.pi**0.25)) * (1 - z2) * torch.exp(-0.5 * z2)
 
 

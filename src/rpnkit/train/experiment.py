@@ -19,7 +19,14 @@ from typing import Any
 
 from torch import nn
 
-from ..config.experiment import OUTPUT_DEFAULTS, SECTIONS, TRAIN_DEFAULTS, embedded_configs, load_experiment
+from ..config.experiment import (
+    OUTPUT_DEFAULTS,
+    SECTIONS,
+    TRAIN_DEFAULTS,
+    anchor_data_paths,
+    embedded_configs,
+    load_experiment,
+)
 from ..config.io import dump_yaml, write_text_atomic
 from ..config.model import build_model
 from ..config.optim import check_loss
@@ -39,6 +46,7 @@ from .loggers import build_loggers
 from .model_summary import estimate, format_summary, summary
 from .schema import fill_dims, load_data, resolve
 from .seeding import seed_everything
+from .threads import choose_threads, threads_for
 from .trainer import FitResult, Trainer
 
 __all__ = [
@@ -235,7 +243,8 @@ def run(
         config = _resumable(Path(resume)) / RUN_CONFIG
     raw, name = load_experiment(config)
     raw = load_plugins(apply_overrides(raw, overrides), config, plugins)
-    exp = resolve(raw, name)
+    # paths from the experiment file are already absolute; those of a dict or a --set are the working directory's
+    exp = resolve(anchor_data_paths(raw, Path.cwd()), name)
     world, created = distributed.init(resolve_device(exp["train"]["device"]))
     fresh: Path | None = None
     try:
@@ -255,7 +264,9 @@ def run(
             verb = "resuming" if resume is not None else "training"
             procs = f" in {world.size} processes" if world.distributed else ""
             log(f"{verb} {exp['name']}: {params:,} parameters, {exp['train']['epochs']} epochs{procs} -> {run_dir}")
-        result = trainer.fit(data, resume=resume is not None)
+        threads = choose_threads(exp["train"]["threads"], model, exp["train"]["batch_size"], trainer.device)
+        with threads_for(threads):  # restored after: an in-process run leaves torch's count as it found it
+            result = trainer.fit(data, resume=resume is not None)
     except BaseException as err:
         distributed.shutdown(created, wait=False)
         if isinstance(err, ConfigError) and fresh is not None:
@@ -326,4 +337,5 @@ def evaluate_run(
     model = load_model(folder)
     _attach_data_graph(model, data)
     trainer = _trainer(exp, model, None, True, print)
-    return trainer.evaluate(data, split)
+    with threads_for(choose_threads(exp["train"]["threads"], model, exp["train"]["eval_batch_size"], trainer.device)):
+        return trainer.evaluate(data, split)
