@@ -107,8 +107,13 @@ def check_number(value: Any, path: str, low: float | None = None, strict: bool =
 
 
 def check_optimizer(spec: Any, path: str = "train.optimizer") -> dict[str, Any]:
-    """Validate an optimizer spec; returns it as a dict (``lr`` filled with 1e-3 when absent, 1 for lbfgs)."""
+    """Validate an optimizer spec; returns it as a dict (``lr`` filled with 1e-3 when absent, 1 for lbfgs).
+
+    L-BFGS gets ``line_search_fn: strong_wolfe`` unless the spec sets it (``null`` turns it off).
+    """
     spec = spec_dict(spec, "optimizer", OPTIMIZERS, path, default="adam")
+    if spec["name"] == "lbfgs":  # without a line search a full step of lr 1 can overshoot to NaN
+        spec.setdefault("line_search_fn", "strong_wolfe")
     cls = OPTIMIZERS[spec["name"]]
     kwargs = _check_keys(cls, spec, path)
     spec.setdefault("lr", 1.0 if spec["name"] == "lbfgs" else 1e-3)

@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import math
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -48,12 +49,17 @@ from . import distributed as dist_
 from . import metrics as M
 from .batches import Batch, make_batches
 from .callbacks import CallbackLike
+from .checkpoint import checkpoint_dir
 from .checks import check_monitor, check_task_metrics, check_widths, default_loss, monitored_metric, resolve_device
 from .result import FitResult, TrainingError
 from .scoring import Scorer
 from .seeding import deterministic_mode, rng_state, seed_everything
 
 __all__ = ["Trainer", "FitResult", "TrainingError", "resolve_device", "check_early_stopping"]
+
+
+#: The input-range warning fires when a polynomial expansion's largest |x| ** degree exceeds this.
+RANGE_WARN_GROWTH = 100.0
 
 
 class Trainer:
@@ -91,6 +97,9 @@ class Trainer:
         accumulate: K: one optimizer step per K mini-batches (the effective batch is K x batch_size;
             each micro-batch's loss is weighted by its share of the rows).
         workers: DataLoader worker processes gathering the training batches (pinned memory on CUDA).
+        overwrite: let a fresh :meth:`fit` write into a ``run_dir`` that already holds a run (a ``last``
+            checkpoint or ``results.json``); without it that is a :class:`~rpnkit.errors.ConfigError`
+            (``fit(data, resume=True)`` continues such a run instead).
 
     Example:
         >>> import torch, rpnkit as rk
@@ -130,6 +139,7 @@ class Trainer:
         compile: Any = False,
         accumulate: int = 1,
         workers: int = 0,
+        overwrite: bool = False,
     ) -> None:
         self.model = model
         self.loss_spec = loss
@@ -147,6 +157,7 @@ class Trainer:
         self.deterministic = bool(deterministic)
         self.device = resolve_device(device)
         self.run_dir = None if run_dir is None else Path(run_dir)
+        self.overwrite = bool(overwrite)
         self.quiet = quiet
         self.plots = plots
         self.restore_best = restore_best
@@ -247,6 +258,7 @@ class Trainer:
                     self._run_epoch(epoch)
                 return self._finish(data)
             finally:
+                self._remove_range_hooks()
                 self._unwrap()
 
     def _unwrap(self) -> None:
@@ -268,6 +280,11 @@ class Trainer:
         self._check_combinations()
         if resume and self.run_dir is None:
             raise ConfigError("resume needs a run_dir")
+        if not resume and not self.overwrite and self.run_dir is not None and self._holds_run(self.run_dir):
+            raise ConfigError(
+                f"{str(self.run_dir)!r} already holds a run; continue it with fit(data, resume=True), "
+                "pass Trainer(..., overwrite=True) to replace it, or choose another run_dir"
+            )
         if not resume:
             seed_everything(self.seed)
             if self.world.rank > 0:  # own dropout masks per process; rank 0 draws what one process would
@@ -288,10 +305,15 @@ class Trainer:
         self.active_callbacks = sorted(built_in + user, key=lambda c: c.state_key is None)
         if resume:
             C.LastCheckpoint(self.run_dir / "last").restore(self)
+        self._add_range_hooks()
         self.net = self._wrap(self.model)
         if self.run_dir is not None and main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
         self._emit("on_fit_start")
+
+    @staticmethod
+    def _holds_run(run_dir: Path) -> bool:
+        return checkpoint_dir(run_dir / "last").exists() or (run_dir / "results.json").exists()
 
     def _check_combinations(self) -> None:
         """Options that cannot go together (L-BFGS re-evaluates the loss in a closure; bf16 needs hardware)."""
@@ -331,14 +353,17 @@ class Trainer:
         self.model.train()
         self._emit("on_epoch_start", epoch)
         train_loss = self._train_batches()
+        self._remove_range_hooks()
         if not math.isfinite(train_loss):
-            raise TrainingError(
-                f"training diverged at epoch {epoch}: the training loss is {train_loss}; lower "
-                "train.optimizer.lr or set train.grad_clip"
-            )
+            raise TrainingError(self._diverged(epoch, "the training loss", train_loss))
+        bad = next((n for n, p in self.model.named_parameters() if not bool(torch.isfinite(p).all())), None)
+        if bad is not None:  # L-BFGS reports the loss before its step: the step itself may have diverged
+            raise TrainingError(self._diverged(epoch, f"parameter {bad!r}", "nan/inf"))
         record: dict[str, Any] = {"epoch": epoch, "train_loss": train_loss}
         if self.batches.has("val"):
             record.update(self._score(self.batches, "val", prefix="val_"))
+            if not math.isfinite(record["val_loss"]):
+                raise TrainingError(self._diverged(epoch, "the validation loss", record["val_loss"]))
         record["lr"] = self.optimizer.param_groups[0]["lr"]
         if isinstance(self.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
             self.scheduler.step(record[self.monitor])
@@ -353,6 +378,79 @@ class Trainer:
         self._emit("on_epoch_end", record)
         if self.world.distributed:  # rank 0's callbacks decide
             self.should_stop = bool(dist_.broadcast_object(self.should_stop, self.world))
+
+    def _diverged(self, epoch: int, what: str, value: Any) -> str:
+        """The one-line message of a run that turned NaN/inf: where, and what to try."""
+        opt = self.optimizer_spec
+        tips = [f"lower train.optimizer.lr (now {opt['lr']:g})"]
+        if opt["name"] == "lbfgs" and opt.get("line_search_fn") is None:
+            tips.append("set train.optimizer.line_search_fn: strong_wolfe")
+        if self.grad_clip is None:
+            tips.append("set train.grad_clip (e.g. 1.0)")
+        tips.append("normalise the inputs (data.normalize: minmax) or the expansion (postprocess: layer_norm)")
+        return f"training diverged at epoch {epoch}: {what} is {value}; " + ", ".join(tips[:-1]) + " or " + tips[-1]
+
+    # ------------------------------------------------------------------ input-range warning
+
+    def _add_range_hooks(self) -> None:
+        """Watch the first epoch's inputs of every polynomial expansion with no normalisation.
+
+        A polynomial of degree d grows as |x|^d outside [-1, 1] (and the orthogonal families are
+        defined on it), so such inputs are the usual reason a plain "Taylor + identity" run trains
+        badly or diverges; the warning fires when |x|^d exceeds :data:`RANGE_WARN_GROWTH`.
+        One warning per model, naming the option that fixes it. Expansions in a
+        layer after one whose heads all normalise their outputs are not watched.
+        """
+        self._range_hooks: list[Any] = []
+        if getattr(self.model, "_rpnkit_range_warned", False) or self.compile is not False:
+            return
+        from ..expansion.orthogonal import _PolynomialFamily
+        from ..expansion.polynomial import Taylor
+
+        modules = dict(self.model.named_modules())
+        for name, module in modules.items():
+            if not isinstance(module, (Taylor, _PolynomialFamily)):
+                continue
+            if module.preprocess is not None or module.postprocess is not None:
+                continue
+            parts = name.split(".")
+            if len(parts) > 2 and parts[0] == "layers" and parts[1].isdigit() and int(parts[1]) > 0:
+                previous = modules.get(f"layers.{int(parts[1]) - 1}")
+                heads = list(getattr(previous, "heads", []) or [])
+                if heads and all(getattr(h, "output_processing", None) is not None for h in heads):
+                    continue
+            # the head's input: an implicit-path head never calls the expansion's forward
+            owner = modules.get(name.rpartition(".")[0], module) if "." in name else module
+            self._range_hooks.append(owner.register_forward_pre_hook(self._range_hook(name, module)))
+
+    def _range_hook(self, name: str, module: nn.Module) -> Callable[..., None]:
+        def hook(_module: nn.Module, args: tuple[Any, ...]) -> None:
+            x = args[0] if args else None
+            if not isinstance(x, Tensor) or x.numel() == 0 or getattr(self.model, "_rpnkit_range_warned", False):
+                return
+            top = float(x.detach().abs().amax())
+            degree = int(getattr(module, "degree", 2) or 2)
+            # warn when the features can grow large: |x|^degree above RANGE_WARN_GROWTH (standardised
+            # digits reach |x| = 42, so 1,800 at degree 2; iris 2.2^2 = 4.9 and hidden values near 2.7
+            # at degree 3 (20) train fine and stay quiet)
+            if math.isfinite(top) and top > 1.0 + 1e-6 and top**degree > RANGE_WARN_GROWTH:
+                self.model._rpnkit_range_warned = True  # once per model
+                kind = type(module).__name__.lower()
+                warnings.warn(
+                    f"{name} ({kind}, no normalisation) gets inputs up to |x| = {top:.3g}, outside [-1, 1], "
+                    f"where its polynomial features grow as |x|^degree; set the expansion's "
+                    f"postprocess: layer_norm (or preprocess: layer_norm, or data.normalize: minmax)",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
+                self._remove_range_hooks()
+
+        return hook
+
+    def _remove_range_hooks(self) -> None:
+        for handle in getattr(self, "_range_hooks", []):
+            handle.remove()
+        self._range_hooks = []
 
     def _train_batches(self) -> float:
         """One pass over the training batches; the mean training loss (over every process's rows)."""
