@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import torch
@@ -172,3 +173,39 @@ def test_graph_batches_are_the_whole_graph_with_a_mask():
     output, targets = batches.outputs(model, "test")
     torch.testing.assert_close(output, model(data.x)[data.test_mask].detach())
     assert torch.equal(targets, data.y[data.test_mask])
+
+
+def test_progress_bar_shows_samples_per_second_and_the_runs_eta():
+    from rpnkit.train.callbacks import ProgressBar, progress_postfix
+
+    assert progress_postfix(12345.6, 3725.0) == "12,346 samples/s, run ETA 1:02:05"
+    assert progress_postfix(80.4, 65.0) == "80 samples/s, run ETA 01:05"
+    assert progress_postfix(80.0, None) == "80 samples/s, run ETA ?"
+
+    bars = []
+
+    class FakeBar:  # what ProgressBar uses of tqdm
+        def __init__(self, total, desc, **kwargs):
+            self.total, self.desc, self.n, self.postfixes, self.closed = total, desc, 0, [], False
+            bars.append(self)
+
+        def update(self, k):
+            self.n += k
+
+        def set_postfix_str(self, text, refresh=True):
+            self.postfixes.append(text)
+
+        def close(self):
+            self.closed = True
+
+    bar = ProgressBar()
+    bar._tqdm = FakeBar
+    data = rd.load_tabular("iris", seed=0)  # 120 training rows: 3 batches of 40 per epoch
+    Trainer(iris_model(), epochs=3, batch_size=40, quiet=True, callbacks=[bar]).fit(data)
+    assert [b.desc for b in bars] == ["epoch 1/3", "epoch 2/3", "epoch 3/3"]
+    assert all(b.closed and len(b.postfixes) == 3 for b in bars)
+    pattern = r"^[\d,]+ samples/s, run ETA (\d\d:\d\d|\d+:\d\d:\d\d)$"
+    for text in bars[0].postfixes + bars[1].postfixes:
+        assert re.match(pattern, text), text
+    assert bars[-1].postfixes[-1].endswith("run ETA 00:00")  # nothing left after the last batch
+    assert bar._samples == 120  # the last epoch's training rows

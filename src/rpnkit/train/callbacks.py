@@ -29,6 +29,7 @@ from __future__ import annotations
 import json
 import math
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Union
@@ -355,15 +356,42 @@ class EpochLog(Callback):
         self.log("  ".join(parts) + ("  *" if trainer.best.improved else ""))
 
 
+def _duration(seconds: float) -> str:
+    """``m:ss`` or ``h:mm:ss`` (tqdm's style)."""
+    seconds = max(0, int(round(seconds)))
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60:02d}:{rest % 60:02d}"
+
+
+def progress_postfix(samples_per_s: float, run_eta_s: float | None) -> str:
+    """The progress bar's postfix: training throughput and the estimated time left for the whole run.
+
+    Example:
+        >>> progress_postfix(12345.6, 3725.0)
+        '12,346 samples/s, run ETA 1:02:05'
+        >>> progress_postfix(80.0, None)
+        '80 samples/s, run ETA ?'
+    """
+    eta = "?" if run_eta_s is None or not math.isfinite(run_eta_s) else _duration(run_eta_s)
+    return f"{samples_per_s:,.0f} samples/s, run ETA {eta}"
+
+
 class ProgressBar(Callback):
     """A tqdm bar over an epoch's batches when stdout is a terminal and tqdm is installed (else nothing).
 
-    Epochs of a single batch (a whole graph) get no bar.
+    Besides tqdm's batches and the epoch's ETA, the postfix shows the training samples per second of
+    the epoch and the ETA of the whole run (the time since the first epoch, validation included,
+    scaled by the epochs still to go). Epochs of a single batch (a whole graph) get no bar.
     """
 
     def __init__(self) -> None:
         self._tqdm = None
         self._bar = None
+        self._run_start: float | None = None
+        self._first_epoch = 0
+        self._epoch = 0
+        self._epoch_start = 0.0
+        self._samples = 0
         if sys.stdout.isatty():
             try:
                 from tqdm.auto import tqdm
@@ -373,13 +401,28 @@ class ProgressBar(Callback):
                 pass
 
     def on_epoch_start(self, trainer: _Trainer, epoch: int) -> None:
+        now = time.perf_counter()
+        if self._run_start is None:  # the first epoch of this run (a resumed run starts later)
+            self._run_start, self._first_epoch = now, epoch - 1
+        self._epoch, self._epoch_start, self._samples = epoch, now, 0
         if self._tqdm is not None and trainer.batches.num_batches > 1:
             total = trainer.batches.num_batches
             self._bar = self._tqdm(total=total, desc=f"epoch {epoch}/{trainer.epochs}", leave=False, dynamic_ncols=True)
 
+    def postfix(self, trainer: _Trainer, batches_done: int, total_batches: int) -> str:
+        """The postfix after ``batches_done`` of the epoch's ``total_batches``."""
+        now = time.perf_counter()
+        rate = self._samples / max(now - self._epoch_start, 1e-9)
+        done = (self._epoch - 1 - self._first_epoch) + batches_done / total_batches
+        left = (trainer.epochs - self._epoch) + 1 - batches_done / total_batches
+        eta = (now - (self._run_start or now)) * left / done if done > 0 else None
+        return progress_postfix(rate, eta)
+
     def on_batch_end(self, trainer: _Trainer, batch: Batch, loss: Tensor) -> None:
+        self._samples += batch.total or batch.size
         if self._bar is not None:
             self._bar.update(1)
+            self._bar.set_postfix_str(self.postfix(trainer, self._bar.n, self._bar.total), refresh=False)
             if self._bar.n >= self._bar.total:  # gone before the validation and the epoch's line
                 self._bar.close()
                 self._bar = None
