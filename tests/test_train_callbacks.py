@@ -209,3 +209,18 @@ def test_progress_bar_shows_samples_per_second_and_the_runs_eta():
         assert re.match(pattern, text), text
     assert bars[-1].postfixes[-1].endswith("run ETA 00:00")  # nothing left after the last batch
     assert bar._samples == 120  # the last epoch's training rows
+
+
+def test_a_run_ends_with_wall_time_peak_memory_and_its_folder(tmp_path):
+    from rpnkit.train import run
+
+    lines: list[str] = []
+    config = {
+        "model": {"dims": ["auto", "auto"], "head": {"expansion": "taylor"}},
+        "data": {"name": "iris", "val_fraction": 0.2},
+        "train": {"epochs": 1},
+        "output": {"plots": False},
+    }
+    run(config, out=tmp_path / "r", log=lines.append)
+    last = lines[-1]
+    assert last.startswith("done in ") and "peak memory RSS" in last and str(tmp_path / "r") in last

@@ -265,8 +265,11 @@ def run(
             procs = f" in {world.size} processes" if world.distributed else ""
             log(f"{verb} {exp['name']}: {params:,} parameters, {exp['train']['epochs']} epochs{procs} -> {run_dir}")
         threads = choose_threads(exp["train"]["threads"], model, exp["train"]["batch_size"], trainer.device)
+        started = time.perf_counter()
         with threads_for(threads):  # restored after: an in-process run leaves torch's count as it found it
             result = trainer.fit(data, resume=resume is not None)
+        if not quiet and world.main:
+            log(end_of_run_line(time.perf_counter() - started, run_dir, trainer.device))
     except BaseException as err:
         distributed.shutdown(created, wait=False)
         if isinstance(err, ConfigError) and fresh is not None:
@@ -274,6 +277,27 @@ def run(
         raise
     distributed.shutdown(created)
     return result
+
+
+def end_of_run_line(seconds: float, run_dir: Path | None, device: Any = "cpu") -> str:
+    """The last line of a run: wall time, peak memory (the process's resident peak, and the device's
+    allocated peak on CUDA) and the run directory.
+
+    Example:
+        >>> end_of_run_line(12.34, Path("runs/x"))[:30]
+        'done in 12.3 s; peak memory RS'
+    """
+    import resource
+    import sys
+
+    import torch
+
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux, bytes on macOS
+    peak = f"RSS {format_bytes(rss if sys.platform == 'darwin' else rss * 1024)}"
+    if getattr(device, "type", str(device)).startswith("cuda") and torch.cuda.is_available():
+        peak += f", {device} {format_bytes(torch.cuda.max_memory_allocated(device))}"
+    where = f"; run directory {run_dir}" if run_dir is not None else ""
+    return f"done in {seconds:.1f} s; peak memory {peak}{where}"
 
 
 def _drop_unstarted(run_dir: Path) -> None:
