@@ -84,8 +84,9 @@ def run_pykan(name: str, steps: int, seed: int = 0) -> dict | None:
     return {"stages": stages, "rmse": stages[-1][1], "time": stages[-1][2]}
 
 
-def _lbfgs(model, x, y):
-    """pykan's L-BFGS settings and the closure of one step on (x, y)."""
+def _lbfgs(model, x, y, scale: float = 1e6):
+    """pykan's L-BFGS settings and the closure of one step on (x, y); the objective is scaled as in
+    :func:`rpnkit.explain.fit`, so that torch's y.s > 1e-10 test keeps curvature pairs at small losses."""
     opt = torch.optim.LBFGS(
         model.parameters(),
         lr=1.0,
@@ -98,7 +99,7 @@ def _lbfgs(model, x, y):
 
     def closure():
         opt.zero_grad()
-        loss = ((model(x) - y) ** 2).mean()
+        loss = scale * ((model(x) - y) ** 2).mean()
         loss.backward()
         return loss
 
