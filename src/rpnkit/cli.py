@@ -113,6 +113,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = sub.add_parser("bench", help="run the benchmark suite (rpnkit.bench)", add_help=False)
     bench.add_argument("args", nargs=argparse.REMAINDER)
+    reproduce = sub.add_parser(
+        "reproduce", help="run the offline examples/ over seeds and write REPRODUCTION.md", add_help=False
+    )
+    reproduce.add_argument("args", nargs=argparse.REMAINDER)
     return parser
 
 
@@ -159,6 +163,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     _ARGV[:] = argv
     if argv and argv[0] == "bench":
         return _bench(argv[1:])
+    if argv and argv[0] == "reproduce":
+        return _reproduce(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
@@ -345,6 +351,19 @@ def _bench(argv: list[str]) -> int:
         _error(str(err))
         return EXIT_CONFIG
     return int(status or 0)
+
+
+def _reproduce(argv: list[str]) -> int:
+    # imported by name, as rpnkit.bench: rpnkit.reproduce is cli's sibling (docs/architecture.md)
+    reproduce = importlib.import_module("rpnkit.reproduce")
+    try:
+        return int(reproduce.main(argv) or 0)
+    except ConfigError as err:
+        _error(str(err))
+        return EXIT_CONFIG
+    except (RPNError, OSError) as err:
+        _error(str(err))
+        return EXIT_FAILED
 
 
 def _rank() -> int:
