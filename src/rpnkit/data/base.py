@@ -28,9 +28,6 @@ __all__ = [
     "train_test_indices",
     "kfold_indices",
     "encode_labels",
-    "check_fraction",
-    "check_int",
-    "check_choice",
     "data_home",
     "finish_split",
 ]
@@ -257,24 +254,6 @@ class Scaler:
 
     def __repr__(self) -> str:
         return f"Scaler({self.kind!r})"
-
-
-# --------------------------------------------------------------------------------------------- checks
-
-
-def check_fraction(value: Any, name: str, allow_zero: bool = True) -> float:
-    """A fraction in [0, 1) (or (0, 1)) at config path ``name``; see :func:`rpnkit.validation.check_fraction`."""
-    return validation.check_fraction(value, None, allow_zero, path=name)
-
-
-def check_int(value: Any, name: str, minimum: int = 0, allow_none: bool = False) -> int | None:
-    """An int >= minimum (bool rejected) at config path ``name``; see :func:`rpnkit.validation.check_int`."""
-    return validation.check_int(value, None, minimum, allow_none=allow_none, path=name)
-
-
-def check_choice(value: Any, name: str, choices: Sequence[Any]) -> Any:
-    """One of ``choices`` at config path ``name``; see :func:`rpnkit.validation.check_choice`."""
-    return validation.check_choice(value, None, choices, path=name)
 
 
 def data_home(root: str | os.PathLike | None = None, name: str | None = None) -> Path:
