@@ -31,9 +31,7 @@ from ..config.io import dump_yaml, write_text_atomic
 from ..config.model import build_model
 from ..config.optim import check_loss
 from ..config.overrides import apply_overrides, parse_override
-from ..data.base import GraphDataset
 from ..errors import ConfigError
-from ..interdependence import attach_graph
 from ..io import load as load_model
 from ..memory import default_limit, format_bytes, parse_bytes
 from ..plugins import load_modules
@@ -44,7 +42,7 @@ from .checkpoint import checkpoint_dir
 from .checks import default_loss, resolve_device
 from .loggers import build_loggers
 from .model_summary import estimate, format_summary, summary
-from .schema import fill_dims, load_data, resolve
+from .schema import attach_data_graph, fill_dims, load_data, resolve
 from .seeding import seed_everything
 from .threads import choose_threads, threads_for
 from .trainer import FitResult, Trainer
@@ -89,7 +87,7 @@ def _prepare(exp: dict[str, Any], quiet: bool, log: Callable[[str], None]) -> tu
     seed_everything(t["seed"])
     limit = parse_bytes(t.get("memory_limit"), "train.memory_limit") or default_limit()
     model = build_model(exp["model"], path="model", max_bytes=limit, option="train.memory_limit")
-    _attach_data_graph(model, data)
+    attach_data_graph(model, data)
     _check_memory(model, t, limit)
     if not quiet:
         log(data.describe())
@@ -110,12 +108,6 @@ def _check_memory(model: nn.Module, train: dict[str, Any], limit: int) -> None:
             f"the limit is {format_bytes(limit)}: raise train.memory_limit, lower train.batch_size or shrink the model",
             "train.memory_limit",
         )
-
-
-def _attach_data_graph(model: nn.Module, data: Any) -> None:
-    """Give a graph dataset's edges to the model's graph interdependences declared ``adjacency: data``."""
-    if isinstance(data, GraphDataset):
-        attach_graph(model, data.edge_index, int(data.x.shape[0]))
 
 
 def _trainer(
@@ -359,7 +351,7 @@ def evaluate_run(
         raise ConfigError(f"{str(folder)!r} does not exist (the run saved no {checkpoint} checkpoint yet)")
     data = load_data(exp)
     model = load_model(folder)
-    _attach_data_graph(model, data)
+    attach_data_graph(model, data)
     trainer = _trainer(exp, model, None, True, print)
     with threads_for(choose_threads(exp["train"]["threads"], model, exp["train"]["eval_batch_size"], trainer.device)):
         return trainer.evaluate(data, split)

@@ -13,10 +13,8 @@ from torch import nn
 from ..base import Interdependence
 from ..config.experiment import load_experiment
 from ..config.model import build_model
-from ..data.base import GraphDataset
 from ..errors import RPNError
-from ..interdependence import attach_graph
-from .schema import fill_dims, has_auto_dims, load_data, resolve
+from .schema import attach_data_graph, fill_dims, has_auto_dims, load_data, resolve
 
 __all__ = ["summary", "format_summary", "estimate"]
 
@@ -78,11 +76,9 @@ def _model_and_batch(
             data = load_data(exp)
         except (RPNError, OSError, RuntimeError):
             data = None
-    if isinstance(data, GraphDataset):  # as `rpnkit train` does: the graph reaches `adjacency: data`
-        nodes = int(data.x.shape[0])
-        attach_graph(model, data.edge_index, nodes)
-        if batch_size is None:  # a graph trains as one batch: all its nodes
-            return name, model, nodes, "the whole graph"
+    nodes = attach_data_graph(model, data)  # as `rpnkit train` does: the graph reaches `adjacency: data`
+    if nodes is not None and batch_size is None:  # a graph trains as one batch: all its nodes
+        return name, model, nodes, "the whole graph"
     return name, model, batch_size or exp["train"]["batch_size"], ""
 
 

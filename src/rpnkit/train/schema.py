@@ -12,9 +12,11 @@ from typing import Any
 from .. import data as rdata
 from ..config.experiment import DATA_OPTIONS, Catalogue
 from ..config.experiment import resolve as resolve_schema
+from ..data.base import GraphDataset
+from ..interdependence import attach_graph
 from . import metrics as M
 
-__all__ = ["CATALOGUE", "resolve", "load_data", "fill_dims"]
+__all__ = ["CATALOGUE", "resolve", "load_data", "fill_dims", "attach_data_graph"]
 
 
 def _check_dataset(name: Any, options: dict[str, Any], path: str) -> None:
@@ -61,3 +63,15 @@ def fill_dims(model_cfg: dict[str, Any], data: Any) -> dict[str, Any]:
     if out[-1] in (None, "auto"):
         out[-1] = data.out_features
     return {**model_cfg, "dims": out}
+
+
+def attach_data_graph(model: Any, data: Any) -> int | None:
+    """Give a graph dataset's edges to the model's graph interdependences declared ``adjacency: data``.
+
+    Returns the node count for a graph dataset (the whole graph is one batch), else None.
+    """
+    if not isinstance(data, GraphDataset):
+        return None
+    nodes = int(data.x.shape[0])
+    attach_graph(model, data.edge_index, nodes)
+    return nodes
