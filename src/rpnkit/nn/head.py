@@ -18,8 +18,6 @@ from ._build import child, fused_parts
 
 __all__ = ["Head"]
 
-TRANSFORMATION_KINDS = KAPPA_KINDS
-
 
 def _interdependence(spec: Any, kind: str, m: int) -> Interdependence | None:
     """The head's xi of ``kind`` ("attribute" or "instance"), built with width m, or None."""
