@@ -24,7 +24,7 @@ from typing import Any
 
 from .config.experiment import anchor_data_paths, load_experiment
 from .config.overrides import apply_overrides
-from .train.experiment import _prepare, _trainer  # run() without a run directory (no per-epoch checkpoints)
+from .train.experiment import make_trainer, prepare  # run() without a run directory (no per-epoch checkpoints)
 from .train.schema import resolve
 from .train.threads import choose_threads, threads_for
 
@@ -162,8 +162,8 @@ def _fit(raw: dict[str, Any], overrides: list[str], name: str) -> tuple[dict[str
     model's input and output widths.
     """
     exp = resolve(anchor_data_paths(apply_overrides(raw, overrides), Path.cwd()), name)
-    data, model = _prepare(exp, True, print)
-    trainer = _trainer(exp, model, None, True, print)
+    data, model = prepare(exp, True, print)
+    trainer = make_trainer(exp, model, None, True, print)
     t = exp["train"]
     with threads_for(choose_threads(t["threads"], model, t["batch_size"], trainer.device)):
         result = trainer.fit(data)

@@ -61,6 +61,8 @@ __all__ = [
     "run",
     "evaluate_run",
     "load_plugins",
+    "prepare",
+    "make_trainer",
     # the model summary (from rpnkit.train.model_summary)
     "summary",
     "format_summary",
@@ -69,7 +71,7 @@ __all__ = [
 RUN_CONFIG = "config.yaml"
 
 
-def _prepare(exp: dict[str, Any], quiet: bool, log: Callable[[str], None]) -> tuple[Any, nn.Module]:
+def prepare(exp: dict[str, Any], quiet: bool, log: Callable[[str], None]) -> tuple[Any, nn.Module]:
     """Load the data, finish the checks that need it (loss, metrics, auto widths), seed and build the model."""
     data = load_data(exp)
     task = data.task
@@ -110,7 +112,7 @@ def _check_memory(model: nn.Module, train: dict[str, Any], limit: int) -> None:
         )
 
 
-def _trainer(
+def make_trainer(
     exp: dict[str, Any],
     model: nn.Module,
     run_dir: Path | None,
@@ -244,10 +246,10 @@ def run(
             quiet, log = True, _silent
         run_dir = _shared_run_dir(out, resume, exp, world)
         fresh = run_dir if resume is None and world.main and not run_dir.exists() else None
-        data, model = _prepare(exp, quiet, log)
+        data, model = prepare(exp, quiet, log)
         exp["output"]["dir"] = str(run_dir)
         loggers = build_loggers(exp["output"]["loggers"], run_dir, exp) if world.main else []
-        trainer = _trainer(exp, model, run_dir, quiet, log, [*callbacks, *loggers])
+        trainer = make_trainer(exp, model, run_dir, quiet, log, [*callbacks, *loggers])
         if world.main:
             run_dir.mkdir(parents=True, exist_ok=True)
             write_text_atomic(run_dir / RUN_CONFIG, dump_yaml(exp))
@@ -352,6 +354,6 @@ def evaluate_run(
     data = load_data(exp)
     model = load_model(folder)
     attach_data_graph(model, data)
-    trainer = _trainer(exp, model, None, True, print)
+    trainer = make_trainer(exp, model, None, True, print)
     with threads_for(choose_threads(exp["train"]["threads"], model, exp["train"]["eval_batch_size"], trainer.device)):
         return trainer.evaluate(data, split)
