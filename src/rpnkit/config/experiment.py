@@ -102,7 +102,8 @@ COMPILE_KEYS = ("mode", "backend", "fullgraph", "dynamic")
 DATA_OPTIONS = ("workers",)
 #: Dataset options that name a file or folder: a relative one in an experiment file is taken relative to that
 #: file's folder (a CSV beside the config: ``path: data.csv``), and a run's config.yaml stores it absolute.
-DATA_PATHS = ("path", "root", "embedding_path")
+#: ``folds`` is one only when it is a string (a fold file); a number or a list of folds is left alone.
+DATA_PATHS = ("path", "root", "embedding_path", "folds")
 #: How a monitored quantity improves: ``auto`` takes it from the name (losses: min; scores: max).
 MODES = ("auto", "min", "max")
 
@@ -276,10 +277,21 @@ def _data_section(value: Any, train: dict[str, Any], catalogue: Catalogue | None
         train["batch_size"] = batch
     if "workers" in data:
         check_workers(data["workers"])
+    if "folds" in data:  # numpy folds (from a splitter) become plain lists, so that the run's config.yaml holds them
+        data["folds"] = _plain(data["folds"])
     if catalogue is not None:
         options = {k: v for k, v in data.items() if k != "name" and k not in DATA_OPTIONS}
         catalogue.check_dataset(data["name"], options, "data")
     return data
+
+
+def _plain(value: Any) -> Any:
+    """Lists, tuples and numpy arrays or scalars (anything with ``tolist``) as plain Python lists and numbers."""
+    if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):
+        return value.tolist()
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
 
 
 def _train_section(train: dict[str, Any]) -> dict[str, Any]:

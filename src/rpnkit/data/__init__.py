@@ -23,6 +23,7 @@ from typing import Any
 from ..errors import ConfigError
 from ..validation import did_you_mean, join_path, unknown_name
 from .base import Dataset, GraphDataset, Scaler, kfold_indices, train_test_indices
+from .folds import FOLD_METHODS, read_folds, write_folds
 from .functions import Formula, from_function, function_table, load_function
 from .graphs import load_planetoid, load_sbm
 from .images import load_cifar10, load_digits, load_mnist, load_mnist_subset, read_idx
@@ -60,6 +61,9 @@ __all__ = [
     "sliding_windows",
     "train_test_indices",
     "kfold_indices",
+    "FOLD_METHODS",
+    "read_folds",
+    "write_folds",
 ]
 
 # name -> (loader, fixed keyword arguments, kind, one-line description)

@@ -20,6 +20,7 @@ from torch import Tensor
 
 from .. import validation
 from ..errors import ConfigError
+from .folds import FOLD_METHODS, fold_splits, kfold_indices
 
 __all__ = [
     "Dataset",
@@ -27,6 +28,7 @@ __all__ = [
     "Scaler",
     "train_test_indices",
     "kfold_indices",
+    "FOLD_METHODS",
     "encode_labels",
     "data_home",
     "finish_split",
@@ -50,6 +52,10 @@ class Dataset:
         feature_names, class_names: optional names.
         x_scaler: the normaliser fitted on the training rows (None when the data are not normalised).
         info: loader-specific facts (formula and variable ranges, vocabulary size, ...).
+        rows: ``{"train", "val", "test"}`` -> the sorted row indices (0-based, into the loader's whole table)
+            of each part, when the loader split one table (``val`` empty without a validation part);
+            None when the parts come fixed (an official test set). A baseline can train and test on
+            exactly these rows.
 
     Example:
         >>> import torch
@@ -72,6 +78,7 @@ class Dataset:
     class_names: list[str] | None = None
     x_scaler: Scaler | None = None
     info: dict[str, Any] = field(default_factory=dict)
+    rows: dict[str, np.ndarray] | None = None
 
     @classmethod
     def from_tensors(
@@ -309,29 +316,6 @@ def train_test_indices(
     return np.flatnonzero(mask), test_idx
 
 
-def kfold_indices(
-    n: int, folds: int, seed: int, stratify: np.ndarray | None = None
-) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Seeded k-fold split (stratified when labels are given): a list of (train, test) index pairs.
-
-    Every row is in exactly one test fold; within each class the rows are dealt round-robin.
-    """
-    validation.check_int(folds, "folds", 2, n, path="folds")
-    rng = np.random.default_rng(seed)
-    assignment = np.empty(n, dtype=np.int64)
-    if stratify is None:
-        perm = rng.permutation(n)
-        assignment[perm] = np.arange(n) % folds
-    else:
-        offset = 0
-        for label in np.unique(stratify):
-            members = np.flatnonzero(stratify == label)
-            members = members[rng.permutation(len(members))]
-            assignment[members] = (np.arange(len(members)) + offset) % folds
-            offset += len(members)
-    return [(np.flatnonzero(assignment != k), np.flatnonzero(assignment == k)) for k in range(folds)]
-
-
 def _check_parts(
     name: str, task: str, y: np.ndarray, y_tr: np.ndarray, y_te: np.ndarray, val_fraction: float, given_test: bool
 ) -> None:
@@ -366,8 +350,9 @@ def finish_split(
     val_fraction: float = 0.0,
     seed: int = 0,
     normalize: str | None = None,
-    folds: int | None = None,
+    folds: Any = None,
     fold: int = 0,
+    fold_method: str = "rpnkit",
     num_classes: int | None = None,
     test: tuple[np.ndarray, np.ndarray] | None = None,
     stratify: bool = True,
@@ -378,8 +363,13 @@ def finish_split(
     Args:
         x: features (N, ...); y: labels (N,) for classification or targets (N,) / (N, k) for regression.
         test: an official test split ``(x_test, y_test)``; then ``test_fraction`` and ``folds`` are unused.
-        folds, fold: k-fold cross-validation: the test part is fold ``fold`` of ``folds``.
-        val_fraction: share of the *training* part held out for validation.
+        folds, fold: cross-validation: the test part is fold ``fold`` (0-based) of ``folds``: an int k (k seeded
+            folds), a list of folds (each the list of its test row indices) or a fold file's path
+            (see :mod:`rpnkit.data.folds`).
+        fold_method: how an int ``folds`` is made: ``"rpnkit"`` or ``"sklearn"`` (scikit-learn's
+            ``StratifiedKFold``/``KFold`` with ``shuffle=True, random_state=seed``); one of :data:`FOLD_METHODS`.
+        val_fraction: share of the *training* part held out for validation (0 inside cross-validation too:
+            the training part of the fold is then all of it).
         normalize: ``"standard"``, ``"minmax"`` or None; fitted on the final training rows only.
         extra: the remaining Dataset fields (feature_names, class_names, info).
     """
@@ -388,26 +378,37 @@ def finish_split(
     validation.check_int(seed, None, 0, path="seed")
     if normalize is not None:
         validation.check_choice(normalize, None, [None, *Scaler.KINDS], path="normalize")
+    validation.check_choice(fold_method, None, FOLD_METHODS, path="fold_method")
+    if fold_method != "rpnkit" and folds is None:
+        raise ConfigError(f"fold_method {fold_method!r} makes folds: set data.folds (e.g. folds: 10)", "fold_method")
     labels = y if (task == "classification" and stratify) else None
+    rows: dict[str, np.ndarray] | None = None
     if test is not None:
         x_tr, y_tr = x, y
         x_te, y_te = test
+        tr = np.arange(len(x))
     elif folds is not None:
-        validation.check_int(folds, None, 2, path="folds")
-        validation.check_int(fold, "fold", 0, folds - 1, path="fold")
-        tr, te = kfold_indices(len(x), folds, seed, labels)[fold]
+        splits = fold_splits(folds, len(x), seed, labels, fold_method)
+        validation.check_int(fold, "fold", 0, len(splits) - 1, path="fold")
+        tr, te = splits[fold]
         x_tr, y_tr, x_te, y_te = x[tr], y[tr], x[te], y[te]
+        rows = {"test": te}
     else:
         if test_fraction <= 0:
             raise ConfigError("test_fraction must be > 0 (or use folds)", "test_fraction")
         tr, te = train_test_indices(len(x), test_fraction, seed, labels)
         x_tr, y_tr, x_te, y_te = x[tr], y[tr], x[te], y[te]
+        rows = {"test": te}
     x_va = y_va = None
+    va = np.arange(0)
     if val_fraction > 0:
         val_labels = y_tr if labels is not None else None
-        tr, va = train_test_indices(len(x_tr), val_fraction, seed + 1, val_labels)
-        x_va, y_va = x_tr[va], y_tr[va]
-        x_tr, y_tr = x_tr[tr], y_tr[tr]
+        keep, held = train_test_indices(len(x_tr), val_fraction, seed + 1, val_labels)
+        x_va, y_va = x_tr[held], y_tr[held]
+        x_tr, y_tr = x_tr[keep], y_tr[keep]
+        tr, va = tr[keep], tr[held]
+    if rows is not None:
+        rows = {"train": tr, "val": va, "test": rows["test"]}
     _check_parts(name, task, y, y_tr, y_te, val_fraction, test is not None)
     scaler = None
     if normalize is not None:
@@ -443,5 +444,6 @@ def finish_split(
         y_val=ty(y_va),
         num_classes=num_classes if task == "classification" else None,
         x_scaler=scaler,
+        rows=rows,
         **extra,
     )

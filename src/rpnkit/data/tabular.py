@@ -94,8 +94,9 @@ def load_tabular(
     *,
     test_fraction: float = 0.2,
     val_fraction: float = 0.0,
-    folds: int | None = None,
+    folds: int | list[list[int]] | str | os.PathLike | None = None,
     fold: int = 0,
+    fold_method: str = "rpnkit",
     normalize: str | None = "standard",
     task: str = "classification",
     seed: int = 0,
@@ -107,8 +108,14 @@ def load_tabular(
     Args:
         name: ``iris``, ``pima_diabetes``, ``banknote``, ``wheat_seeds`` or ``wine_quality``.
         test_fraction: share of rows in the (stratified) test part; unused with ``folds``.
-        val_fraction: share of the training part held out for validation.
-        folds, fold: k-fold cross-validation: the test part is fold ``fold`` (0-based) of ``folds``.
+        val_fraction: share of the training part held out for validation (may be 0 with ``folds``).
+        folds, fold: cross-validation: the test part is fold ``fold`` (0-based) of ``folds``, which is an int k
+            (k seeded, stratified folds), a list of folds (each the list of its test row indices, 0-based
+            data rows of the table) or the path of a fold file (:func:`rpnkit.data.write_folds`); the
+            parts' rows are in the result's ``rows``.
+        fold_method: how an int ``folds`` is made: ``"rpnkit"`` (default) or ``"sklearn"``: exactly the
+            folds of scikit-learn's ``StratifiedKFold(folds, shuffle=True, random_state=seed)`` (``KFold``
+            for regression), so that a baseline can run on identical folds.
         normalize: ``"standard"`` (default), ``"minmax"`` or None; fitted on the training rows.
         task: ``"classification"`` (class ids) or ``"regression"`` (the label's numeric value, (N, 1); for
             text labels such as iris's, the class id as a number, with ``class_names`` kept).
@@ -160,6 +167,7 @@ def load_tabular(
         val_fraction=val_fraction,
         folds=folds,
         fold=fold,
+        fold_method=fold_method,
         seed=seed,
         normalize=normalize,
         num_classes=num_classes,

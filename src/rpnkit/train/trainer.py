@@ -299,6 +299,11 @@ class Trainer:
         self.should_stop = self.stopped_early = False
         main = self.world.main
         quiet = self.quiet or not main
+        if not quiet and not resume and self.monitor_name is None and not data.has_val:
+            self._log(
+                "no validation split: the best epoch is chosen by train_loss "
+                "(set data.val_fraction > 0 to choose it on held-out rows)"
+            )
         built_in = C.default_callbacks(self.run_dir, data, quiet, self.plots, self._log, self.stopper, main=main)
         user = [c if isinstance(c, C.Callback) else C.EpochFunction(c) for c in self.callbacks]
         # stable: the callbacks that keep state run first, so that the last checkpoint holds it after the epoch
