@@ -7,12 +7,14 @@ import warnings
 from pathlib import Path
 
 import pytest
+import torch
 
 import rpnkit as rk
+from rpnkit import ConfigError
 from rpnkit import data as rd
 from rpnkit.config.experiment import load_experiment
 from rpnkit.config.model import build_model
-from rpnkit.config.optim import check_optimizer
+from rpnkit.config.optim import LBFGS_OBJECTIVE_SCALE, build_optimizer, check_optimizer
 from rpnkit.train import Trainer, TrainingError, run
 from rpnkit.train.schema import resolve
 
@@ -87,6 +89,39 @@ def test_lbfgs_uses_a_line_search_by_default():
     assert check_optimizer("lbfgs")["line_search_fn"] == "strong_wolfe"
     assert check_optimizer({"name": "lbfgs", "line_search_fn": None})["line_search_fn"] is None
     assert "line_search_fn" not in check_optimizer("adam")
+
+
+def test_lbfgs_objective_scale_is_checked_and_kept_out_of_torch():
+    spec = check_optimizer("lbfgs")
+    assert spec["objective_scale"] == LBFGS_OBJECTIVE_SCALE == 1e6
+    assert check_optimizer({"name": "lbfgs", "objective_scale": 1})["objective_scale"] == 1
+    with pytest.raises(ConfigError, match=r"train.optimizer.objective_scale"):
+        check_optimizer({"name": "lbfgs", "objective_scale": 0})
+    with pytest.raises(ConfigError, match="objective_scale"):  # only L-BFGS has one
+        check_optimizer({"name": "adam", "objective_scale": 10})
+    opt = build_optimizer(spec, [torch.nn.Parameter(torch.zeros(2))])
+    assert "objective_scale" not in opt.defaults
+
+
+def _lbfgs_fit(scale: float, epochs: int = 30):
+    data = rd.load("elementary", equation="E.0", num=400, seed=1)
+    torch.manual_seed(0)
+    model = rk.RPN([2, 1], head={"expansion": {"name": "bspline", "grid_size": 5}})
+    opt = {"name": "lbfgs", "lr": 1, "max_iter": 20, "history_size": 50, "objective_scale": scale}
+    trainer = Trainer(model, epochs=epochs, batch_size=400, optimizer=opt, loss="mse", quiet=True)
+    return trainer, trainer.fit(data), data
+
+
+def test_lbfgs_objective_scale_lets_small_losses_keep_falling():
+    # torch's L-BFGS drops curvature pairs with y.s <= 1e-10 and stops when the loss moves by < 1e-9:
+    # unscaled, the fit stalls near MSE 1e-7; the default scale keeps it going.
+    _, plain, _ = _lbfgs_fit(1.0)
+    trainer, scaled, data = _lbfgs_fit(LBFGS_OBJECTIVE_SCALE)
+    assert scaled.test["mse"] < plain.test["mse"] / 10
+    # the reported training loss is the unscaled mean loss of the final weights' epoch
+    with torch.no_grad():
+        mse = torch.mean((trainer.model(data.x_train) - data.y_train.reshape(-1, 1)) ** 2).item()
+    assert trainer.history[-1]["train_loss"] == pytest.approx(mse, rel=0.5, abs=1e-9)
 
 
 def test_divergence_stops_with_the_epoch_the_loss_and_what_to_try():

@@ -29,6 +29,7 @@ __all__ = [
     "check_scheduler",
     "check_loss",
     "build_optimizer",
+    "LBFGS_OBJECTIVE_SCALE",
     "build_scheduler",
     "build_loss",
 ]
@@ -106,16 +107,29 @@ def check_number(value: Any, path: str, low: float | None = None, strict: bool =
     return value
 
 
+#: The factor on the objective that L-BFGS minimises, by default (see :func:`check_optimizer`).
+LBFGS_OBJECTIVE_SCALE = 1e6
+
+
 def check_optimizer(spec: Any, path: str = "train.optimizer") -> dict[str, Any]:
     """Validate an optimizer spec; returns it as a dict (``lr`` filled with 1e-3 when absent, 1 for lbfgs).
 
-    L-BFGS gets ``line_search_fn: strong_wolfe`` unless the spec sets it (``null`` turns it off).
+    L-BFGS gets ``line_search_fn: strong_wolfe`` unless the spec sets it (``null`` turns it off), and
+    ``objective_scale`` (default :data:`LBFGS_OBJECTIVE_SCALE`): the optimizer minimises the loss times this
+    factor. torch's L-BFGS works with absolute thresholds (it keeps a curvature pair only when y.s > 1e-10,
+    stops when the loss changes by less than 1e-9 or the gradient falls below 1e-7), which stall a fit near
+    an MSE of 1e-7; scaling the objective moves them out of the way. Reported losses are unscaled.
     """
     spec = spec_dict(spec, "optimizer", OPTIMIZERS, path, default="adam")
+    cls = OPTIMIZERS[spec["name"]]
+    allowed = None
     if spec["name"] == "lbfgs":  # without a line search a full step of lr 1 can overshoot to NaN
         spec.setdefault("line_search_fn", "strong_wolfe")
-    cls = OPTIMIZERS[spec["name"]]
-    kwargs = _check_keys(cls, spec, path)
+        spec.setdefault("objective_scale", LBFGS_OBJECTIVE_SCALE)
+        check_number(spec["objective_scale"], f"{path}.objective_scale", 0, strict=True)
+        allowed = [*(k for k in inspect.signature(cls.__init__).parameters if k not in _HIDDEN), "objective_scale"]
+    kwargs = _check_keys(cls, spec, path, allowed)
+    kwargs.pop("objective_scale", None)
     spec.setdefault("lr", 1.0 if spec["name"] == "lbfgs" else 1e-3)
     kwargs.setdefault("lr", spec["lr"])
     check_number(spec["lr"], f"{path}.lr", 0, strict=True)
@@ -135,8 +149,8 @@ def check_optimizer(spec: Any, path: str = "train.optimizer") -> dict[str, Any]:
 
 
 def build_optimizer(spec: dict[str, Any], parameters: Iterable[nn.Parameter]) -> torch.optim.Optimizer:
-    """The optimizer of a checked spec over ``parameters``."""
-    kwargs = {k: v for k, v in spec.items() if k != "name"}
+    """The optimizer of a checked spec over ``parameters`` (``objective_scale`` is the trainer's business)."""
+    kwargs = {k: v for k, v in spec.items() if k not in ("name", "objective_scale")}
     if "betas" in kwargs:
         kwargs["betas"] = tuple(kwargs["betas"])
     return OPTIMIZERS[spec["name"]](parameters, **kwargs)

@@ -144,6 +144,8 @@ class Trainer:
         self.model = model
         self.loss_spec = loss
         self.optimizer_spec = check_optimizer(optimizer)
+        # L-BFGS minimises the loss times this factor (its thresholds are absolute; see check_optimizer)
+        self.objective_scale = float(self.optimizer_spec.get("objective_scale", 1.0))
         self.scheduler_spec = scheduler
         self.epochs = check_int(epochs, None, 1, path="train.epochs")
         self.batch_size = check_int(batch_size, None, 1, path="train.batch_size")
@@ -466,7 +468,7 @@ class Trainer:
         for i, batch in enumerate(self.batches.train()):
             if plain:
                 weight = None if not self.world.distributed else self._weight(batch, sizes[i])
-                loss = self.optimizer.step(self._closure(batch, weight))
+                loss = self.optimizer.step(self._closure(batch, weight)) / self.objective_scale
             else:
                 k = self.accumulate
                 first, final = i - i % k, min(i - i % k + k - 1, last)
@@ -519,13 +521,16 @@ class Trainer:
             self.optimizer.step()
 
     def _closure(self, batch: Batch, weight: float | None = None) -> Callable[[], Tensor]:
+        """The step's closure: the objective (the loss times ``objective_scale``) and its gradient."""
+        factor = self.objective_scale
+
         def closure() -> Tensor:
             self.optimizer.zero_grad(set_to_none=True)
             loss, scaled = self._loss(batch, weight)
-            scaled.backward()
-            if self.grad_clip is not None:
-                nn.utils.clip_grad_norm_(self.model.parameters(), self.grad_clip)
-            return loss
+            (scaled * factor if factor != 1.0 else scaled).backward()
+            if self.grad_clip is not None:  # the clip is on the loss's gradient, so on the objective's times factor
+                nn.utils.clip_grad_norm_(self.model.parameters(), self.grad_clip * factor)
+            return loss * factor if factor != 1.0 else loss
 
         return closure
 
