@@ -124,6 +124,27 @@ def test_lbfgs_objective_scale_lets_small_losses_keep_falling():
     assert trainer.history[-1]["train_loss"] == pytest.approx(mse, rel=0.5, abs=1e-9)
 
 
+def _sgd_fit(lr: float):
+    data = rd.load("elementary", equation="E.0", num=200, seed=0)
+    torch.manual_seed(0)
+    model = rk.RPN([2, 1], head={"expansion": {"name": "taylor", "degree": 1}})
+    trainer = Trainer(model, epochs=8, batch_size=200, optimizer={"name": "sgd", "lr": lr}, loss="mse", quiet=True)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        trainer.fit(data)
+    return [str(w.message) for w in caught if "rose" in str(w.message)], [r["train_loss"] for r in trainer.history]
+
+
+def test_a_training_loss_that_keeps_rising_gets_one_warning_naming_the_fixes():
+    rising, losses = _sgd_fit(2.0)  # one full-batch step an epoch, past the stable step size
+    assert all(b > a for a, b in zip(losses, losses[1:]))  # it rose all 8 epochs ...
+    assert len(rising) == 1  # ... and is reported once, after three rises
+    assert f"({losses[0]:.4g} at epoch 1 -> {losses[3]:.4g} at epoch 4)" in rising[0]
+    assert "train.optimizer.lr (now 2)" in rising[0] and "postprocess: layer_norm" in rising[0]
+    quiet, losses = _sgd_fit(1.0)
+    assert losses[-1] < losses[0] and quiet == []
+
+
 def test_divergence_stops_with_the_epoch_the_loss_and_what_to_try():
     data = rd.load("elementary", equation=3, num=400)
     model = rk.RPN([2, 1], head={"expansion": {"name": "taylor", "degree": 3}})

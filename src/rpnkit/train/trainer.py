@@ -60,6 +60,8 @@ __all__ = ["Trainer", "FitResult", "TrainingError", "resolve_device", "check_ear
 
 #: The input-range warning fires when a polynomial expansion's largest |x| ** degree exceeds this.
 RANGE_WARN_GROWTH = 100.0
+#: The trainer warns (once a run) when the training loss has risen this many epochs in a row.
+RISE_WARN_EPOCHS = 3
 
 
 class Trainer:
@@ -296,7 +298,7 @@ class Trainer:
         self.scheduler = build_scheduler(self.scheduler_cfg, self.optimizer, self.epochs, self.monitor_mode)
         self.scaler = torch.amp.GradScaler(self.device.type) if self.precision == "fp16" else None
         self.epoch = self.start_epoch = 0
-        self.elapsed, self.history = 0.0, []
+        self.elapsed, self.history, self._rise_warned = 0.0, [], False
         self.rank_rng: list[Any] | None = None
         self.should_stop = self.stopped_early = False
         main = self.world.main
@@ -366,6 +368,7 @@ class Trainer:
         bad = next((n for n, p in self.model.named_parameters() if not bool(torch.isfinite(p).all())), None)
         if bad is not None:  # L-BFGS reports the loss before its step: the step itself may have diverged
             raise TrainingError(self._diverged(epoch, f"parameter {bad!r}", "nan/inf"))
+        self._warn_if_rising(epoch, train_loss)
         record: dict[str, Any] = {"epoch": epoch, "train_loss": train_loss}
         if self.batches.has("val"):
             record.update(self._score(self.batches, "val", prefix="val_"))
@@ -396,6 +399,26 @@ class Trainer:
             tips.append("set train.grad_clip (e.g. 1.0)")
         tips.append("normalise the inputs (data.normalize: minmax) or the expansion (postprocess: layer_norm)")
         return f"training diverged at epoch {epoch}: {what} is {value}; " + ", ".join(tips[:-1]) + " or " + tips[-1]
+
+    def _warn_if_rising(self, epoch: int, loss: float) -> None:
+        """One warning a run when the training loss rose :data:`RISE_WARN_EPOCHS` epochs in a row.
+
+        The usual cause is an unnormalised polynomial stack whose outputs grow from epoch to epoch, or
+        a learning rate too large for it; the message names the options that fix it.
+        """
+        losses = [r["train_loss"] for r in self.history[-RISE_WARN_EPOCHS:]] + [loss]
+        if getattr(self, "_rise_warned", False) or len(losses) <= RISE_WARN_EPOCHS:
+            return
+        if all(b > a * (1 + 1e-3) for a, b in zip(losses, losses[1:])):
+            self._rise_warned = True
+            warnings.warn(
+                f"the training loss rose {RISE_WARN_EPOCHS} epochs in a row ({losses[0]:.4g} at epoch "
+                f"{epoch - RISE_WARN_EPOCHS} -> {loss:.4g} at epoch {epoch}); lower train.optimizer.lr "
+                f"(now {self.optimizer_spec['lr']:g}), set the expansions' postprocess: layer_norm, or set "
+                "train.grad_clip",
+                RuntimeWarning,
+                stacklevel=2,
+            )
 
     # ------------------------------------------------------------------ input-range warning
 
