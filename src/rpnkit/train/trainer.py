@@ -401,15 +401,18 @@ class Trainer:
         return f"training diverged at epoch {epoch}: {what} is {value}; " + ", ".join(tips[:-1]) + " or " + tips[-1]
 
     def _warn_if_rising(self, epoch: int, loss: float) -> None:
-        """One warning a run when the training loss rose :data:`RISE_WARN_EPOCHS` epochs in a row.
+        """One warning a run when the training loss rose :data:`RISE_WARN_EPOCHS` epochs in a row to above
+        the first epoch's.
 
         The usual cause is an unnormalised polynomial stack whose outputs grow from epoch to epoch, or
-        a learning rate too large for it; the message names the options that fix it.
+        a learning rate too large for it; the message names the options that fix it. Rises late in a
+        run that stay below where it began (noise near a small loss) say nothing.
         """
         losses = [r["train_loss"] for r in self.history[-RISE_WARN_EPOCHS:]] + [loss]
         if getattr(self, "_rise_warned", False) or len(losses) <= RISE_WARN_EPOCHS:
             return
-        if all(b > a * (1 + 1e-3) for a, b in zip(losses, losses[1:])):
+        rising = all(b > a * (1 + 1e-3) for a, b in zip(losses, losses[1:]))
+        if rising and loss > self.history[0]["train_loss"]:
             self._rise_warned = True
             warnings.warn(
                 f"the training loss rose {RISE_WARN_EPOCHS} epochs in a row ({losses[0]:.4g} at epoch "
