@@ -372,8 +372,11 @@ def test_refine_follows_the_data_and_warns_outside_the_grid():
     x = _x(200, 2).float() * 3  # beyond the grid [-1, 1]
     with pytest.warns(UserWarning, match="beyond the grid range"):
         refine(model, 10, x=x)
-    adaptive = refine(model, 10, x=x, grid_range="data")
-    low, high = adaptive.layers[0].heads[0].expansion.grid_range
+    adaptive = refine(model, 10, x=x, grid_range="data")  # one range per input
+    for j, (low, high) in enumerate(adaptive.layers[0].heads[0].expansion.grid_range):
+        assert low < float(x[:, j].min()) and high > float(x[:, j].max())
+    layer = refine(model, 10, x=x, grid_range="layer")  # one range per layer
+    low, high = layer.layers[0].heads[0].expansion.grid_range
     assert low < float(x.min()) and high > float(x.max())
     with pytest.raises(ConfigError, match="grid_range"):
         refine(model, 10, grid_range="percentile")

@@ -129,7 +129,7 @@ def apply_block(weight: Tensor, block: Block, base: Tensor) -> Tensor:
         return power_contract(weight, base, block.degree)
     if block.kind == "bspline":
         module = block.module
-        return bspline_linear(base, module.grid, module.d, weight, recompute=module.recomputes(base))
+        return bspline_linear(base, module.grid_on(base), module.d, weight, recompute=module.recomputes(base))
     return F.linear(base, weight)
 
 

@@ -7,7 +7,8 @@
   its exact polynomial, in float64, sympy and LaTeX.
 * :func:`prune`: a smaller model without negligible inputs and hidden units; :func:`unit_penalty`
   is the sparsity term (pykan's L1 + entropy) to train with first, :func:`fit` pykan's L-BFGS fit.
-* :func:`refine`: a finer (or data-following) B-spline grid, coefficients moved by least squares.
+* :func:`refine`: a finer (or data-following, per input) B-spline grid, coefficients moved by least
+  squares; :func:`update_grid` moves the grids to the data in place.
 * :func:`fit_units` / :func:`symbolic_formula` (needs sympy: ``pip install rpnkit[symbolic]``): each
   unit fitted by a primitive with affine parameters, and the model as one formula.
 * :func:`explain_model`: all of it for one model and its data, written into a folder (what
@@ -17,7 +18,7 @@
 from .plots import plot_layer_coefficients, plot_layer_units, plot_units
 from .prune import Pruned, fit, prune, unit_penalty, unit_scales, unit_scores
 from .readout import Polynomial, Readout, layer_polynomials, readout
-from .refine import data_range, refine, transfer_matrix
+from .refine import data_range, data_ranges, refine, transfer_matrix, update_grid
 from .report import explain_model
 from .symbolic import PRIMITIVES, UnitFit, fit_unit, fit_units, symbolic_formula
 from .units import LayerForm, LayerUnits, layer_form, layer_units, model_units
@@ -42,8 +43,10 @@ __all__ = [
     "fit",
     "unit_scores",
     "refine",
+    "update_grid",
     "transfer_matrix",
     "data_range",
+    "data_ranges",
     "PRIMITIVES",
     "UnitFit",
     "fit_unit",

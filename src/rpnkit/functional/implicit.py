@@ -68,7 +68,7 @@ def power_contract_t(Mt: Tensor, u: Tensor, degree: int) -> Tensor:
 
 class _BSplineLinear(torch.autograd.Function):
     @staticmethod
-    def forward(x: Tensor, grid: tuple[float, float, int], degree: int, W: Tensor) -> Tensor:
+    def forward(x: Tensor, grid: tuple[float | Tensor, float | Tensor, int], degree: int, W: Tensor) -> Tensor:
         basis = uniform_bspline(x, *grid, degree)
         return basis.flatten(-2) @ W.T
 
@@ -115,7 +115,9 @@ def _follow_autocast(apply, *args):
         return apply(*cast)
 
 
-def bspline_linear(x: Tensor, grid: tuple[float, float, int], degree: int, W: Tensor, recompute: bool = True) -> Tensor:
+def bspline_linear(
+    x: Tensor, grid: tuple[float | Tensor, float | Tensor, int], degree: int, W: Tensor, recompute: bool = True
+) -> Tensor:
     """``bspline(x) @ W.T`` with a memory-saving backward, on a uniform grid.
 
     Forward builds the basis once (locally: :func:`uniform_bspline`) and does one matmul; the basis is
@@ -124,7 +126,8 @@ def bspline_linear(x: Tensor, grid: tuple[float, float, int], degree: int, W: Te
 
     Args:
         x: (..., m).
-        grid: (first knot, spacing, number of knots).
+        grid: (first knot, spacing, number of knots); per-input grids give (m,) tensors of first knots
+            and spacings.
         degree: spline degree.
         W: (rows, m * K) in the feature-major layout (column j*K + k is basis k of feature j).
         recompute: False keeps the basis for backward (ordinary autograd): faster, more memory.

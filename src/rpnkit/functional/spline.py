@@ -20,7 +20,8 @@ def bspline_basis(x: Tensor, knots: Tensor, degree: int) -> Tensor:
     """B-spline basis functions of order ``degree`` on ``knots`` evaluated at x.
 
     Degree 0 is the indicator of [t_i, t_{i+1}); each of the ``degree`` recursion steps drops one
-    basis function, leaving ``len(knots) - 1 - degree`` of them. Inputs outside
+    basis function, leaving ``len(knots) - 1 - degree`` of them. ``knots`` is one knot vector shared
+    by every input, or an (m, num_knots) tensor of one knot vector per input. Inputs outside
     [knots[degree], knots[-degree-1]) see fewer than the full partition of unity, and beyond the
     extended grid all bases are zero.
 
@@ -29,10 +30,10 @@ def bspline_basis(x: Tensor, knots: Tensor, degree: int) -> Tensor:
     """
     t = knots.to(dtype=x.dtype, device=x.device)
     xe = x.unsqueeze(-1)
-    basis = ((xe >= t[:-1]) & (xe < t[1:])).to(x.dtype)
+    basis = ((xe >= t[..., :-1]) & (xe < t[..., 1:])).to(x.dtype)
     for k in range(1, degree + 1):
-        left = (xe - t[: -(k + 1)]) / (t[k:-1] - t[: -(k + 1)])
-        right = (t[k + 1 :] - xe) / (t[k + 1 :] - t[1:-k])
+        left = (xe - t[..., : -(k + 1)]) / (t[..., k:-1] - t[..., : -(k + 1)])
+        right = (t[..., k + 1 :] - xe) / (t[..., k + 1 :] - t[..., 1:-k])
         basis = left * basis[..., :-1] + right * basis[..., 1:]
     return basis
 
@@ -53,7 +54,7 @@ def _cubic_weights(f: Tensor) -> tuple[list[Tensor], list[Tensor]]:
     return [w0, w1, w2, w3], [q0, q1, q2]
 
 
-def _cubic_dense(u: Tensor, K: int, h: float, derivative: bool) -> Tensor | tuple[Tensor, Tensor]:
+def _cubic_dense(u: Tensor, K: int, h: float | Tensor, derivative: bool) -> Tensor | tuple[Tensor, Tensor]:
     """Cubic bases on unit-spaced knots in closed form: B_i(u) = N(u - i - 2), for all K at once.
 
     N(v) = ((2 - |v|)_+^3 - 4 (1 - |v|)_+^3) / 6 is the centred cubic B-spline. A dozen elementwise
@@ -107,7 +108,7 @@ def _local_weights(f: Tensor, degree: int) -> tuple[list[Tensor], list[Tensor]]:
 
 
 def uniform_bspline(
-    x: Tensor, low: float, h: float, num_knots: int, degree: int, derivative: bool = False
+    x: Tensor, low: float | Tensor, h: float | Tensor, num_knots: int, degree: int, derivative: bool = False
 ) -> Tensor | tuple[Tensor, Tensor]:
     """B-spline basis on the uniform knots ``low + i h`` (i = 0..num_knots-1), evaluated locally.
 
@@ -118,7 +119,8 @@ def uniform_bspline(
 
     Args:
         x: (..., m).
-        low, h: first knot and spacing.
+        low, h: first knot and spacing: numbers (one grid for every input) or (m,) tensors (one grid
+            per input, cast to x's dtype and device).
         num_knots: number of knots (K = num_knots - 1 - degree basis functions).
         degree: spline degree.
         derivative: also return d/dx of every basis function.
@@ -127,9 +129,13 @@ def uniform_bspline(
         (..., m) -> (..., m, K) (twice with ``derivative``)
     """
     K = num_knots - 1 - degree
+    if isinstance(low, Tensor):
+        low = low.to(dtype=x.dtype, device=x.device)
+    if isinstance(h, Tensor):
+        h = h.to(dtype=x.dtype, device=x.device)
     u = (x - low) / h
     if degree == 3:
-        return _cubic_dense(u, K, h, derivative)
+        return _cubic_dense(u, K, h.unsqueeze(-1) if isinstance(h, Tensor) else h, derivative)
     inside = (u >= 0) & (u < num_knots - 1)
     u = u.clamp(0, num_knots - 1)  # any cell will do outside: those weights are masked
     cell = torch.floor(u)
