@@ -124,6 +124,48 @@ def test_lbfgs_objective_scale_lets_small_losses_keep_falling():
     assert trainer.history[-1]["train_loss"] == pytest.approx(mse, rel=0.5, abs=1e-9)
 
 
+def _breaking_lbfgs(monkeypatch, breaks: set[int]):
+    """L-BFGS whose k-th step (k in ``breaks``, 1-based) ends with a NaN weight, as a line-search breakdown does."""
+    real = torch.optim.LBFGS.step
+    calls = {"n": 0}
+
+    def step(self, closure):
+        loss = real(self, closure)
+        calls["n"] += 1
+        if calls["n"] in breaks:
+            with torch.no_grad():
+                self.param_groups[0]["params"][0].view(-1)[0] = float("nan")
+        return loss
+
+    monkeypatch.setattr(torch.optim.LBFGS, "step", step)
+
+
+def _lbfgs_run(epochs: int):
+    data = rd.load("elementary", equation="E.0", num=200, seed=0)
+    torch.manual_seed(0)
+    model = rk.RPN([2, 1], head={"expansion": {"name": "bspline", "grid_size": 4}})
+    trainer = Trainer(model, epochs=epochs, batch_size=200, optimizer="lbfgs", loss="mse", quiet=True)
+    return trainer, data
+
+
+def test_a_line_search_breakdown_is_undone_and_lbfgs_restarts(monkeypatch):
+    trainer, data = _lbfgs_run(epochs=5)
+    _breaking_lbfgs(monkeypatch, {3})
+    result = trainer.fit(data)  # no TrainingError: the weights of before step 3 come back
+    assert len(trainer.history) == 5 and not result.stopped_early
+    assert all(bool(torch.isfinite(p).all()) for p in trainer.model.parameters())
+    assert trainer.history[-1]["train_loss"] < trainer.history[0]["train_loss"]
+
+
+def test_two_breakdowns_in_a_row_stop_the_run_with_the_weights_before_them(monkeypatch):
+    trainer, data = _lbfgs_run(epochs=8)
+    _breaking_lbfgs(monkeypatch, set(range(3, 9)))
+    with pytest.warns(RuntimeWarning, match="line search broke down twice in a row at epoch 4"):
+        result = trainer.fit(data)
+    assert result.stopped_early and len(trainer.history) == 4
+    assert all(bool(torch.isfinite(p).all()) for p in trainer.model.parameters())
+
+
 def _sgd_fit(lr: float):
     data = rd.load("elementary", equation="E.0", num=200, seed=0)
     torch.manual_seed(0)

@@ -40,3 +40,18 @@ def test_every_experiment_file_exists_and_paper_medians():
     assert elementary.paper(elementary.items) == pytest.approx(2.56e-7)  # RPN-Ext median, Table 2
     feynman = next(s for s in reproduce.EXPERIMENTS if s.name == "feynman_dimensionless")
     assert len(feynman.items) == 27 and feynman.paper(feynman.items) == pytest.approx(4.98e-3, rel=0.05)
+
+
+def test_a_diverged_run_counts_as_the_worst_score_and_the_report_goes_on(tmp_path, monkeypatch):
+    boom = reproduce.Spec(
+        "gcn_sbm_boom",
+        "rpn2/gcn_sbm.yaml",
+        "accuracy",
+        overrides=["train.optimizer={name: sgd, lr: 1.0e+30}", "train.epochs=3"],
+    )
+    monkeypatch.setattr(reproduce, "EXPERIMENTS", [boom])
+    rows = reproduce.reproduce(only=["gcn_sbm_boom"], quick=True, out=tmp_path, log=lambda line: None)
+    assert rows[0]["diverged"] == {"ours": 1, "mlp": 1} and rows[0]["ours"][0] == 0.0
+    text = (tmp_path / "REPRODUCTION.md").read_text(encoding="utf-8")
+    row = next(line for line in text.splitlines() if line.startswith("| gcn_sbm_boom |"))
+    assert "0.0000 ± 0.0000 (1 diverged)" in row

@@ -27,6 +27,7 @@ import torch
 
 from .config.experiment import anchor_data_paths, load_experiment
 from .config.overrides import apply_overrides
+from .train import TrainingError
 from .train.experiment import make_trainer, prepare  # run() without a run directory (no per-epoch checkpoints)
 from .train.schema import resolve
 from .train.threads import choose_threads, threads_for
@@ -212,9 +213,13 @@ def _fit(
     trainer = make_trainer(exp, model, None, True, print)
     t = exp["train"]
     with threads_for(choose_threads(t["threads"], model, t["batch_size"], trainer.device)):
-        result = trainer.fit(data)
+        try:
+            scores = trainer.fit(data).test
+        except TrainingError as err:  # a diverged run is a result (the worst score), not the end of the report
+            print(f"{name}: {err}")
+            scores = {}
     params = sum(p.numel() for p in model.parameters())
-    return {**result.test, **reference}, params, int(getattr(model, "m", 1)), int(getattr(model, "n", 1))
+    return {**scores, **reference}, params, int(getattr(model, "m", 1)), int(getattr(model, "n", 1))
 
 
 def _examples_dir() -> Path:
@@ -250,6 +255,15 @@ def _run_spec(spec: Spec, seeds: int, quick: bool, examples: Path, log: Callable
         return [] if file_seed is None else [f"data.seed={int(file_seed) + seed}"]
 
     scores: dict[str, list[list[float]]] = {"ours": [], "mlp": []}
+    diverged = {"ours": 0, "mlp": 0}
+
+    def score(test: dict[str, float], who: str) -> float:
+        """The run's test metric; a diverged run counts as the worst score (inf MSE, 0 accuracy)."""
+        if spec.metric in test:
+            return float(test[spec.metric])
+        diverged[who] += 1
+        return math.inf if spec.lower_is_better else 0.0
+
     logreg: list[float] = []
     params = {"ours": 0, "mlp": 0}
     for seed in range(seeds):
@@ -257,15 +271,15 @@ def _run_spec(spec: Spec, seeds: int, quick: bool, examples: Path, log: Callable
         for item in items:
             over = [*base, f"train.seed={seed}", *data_seed(seed), *([item] if item else [])]
             test, params["ours"], m, n = _fit(raw, over, name, spec.logreg)
-            per["ours"].append(float(test.get(spec.metric, math.nan)))
+            per["ours"].append(score(test, "ours"))
             if spec.logreg:
                 logreg.append(test["logreg_accuracy"])
             mlp = [*over, f"model={{name: mlp, dims: [auto, {_mlp_width(params['ours'], m, n)}, auto]}}"]
             test, params["mlp"], _, _ = _fit(raw, mlp, name)
-            per["mlp"].append(float(test.get(spec.metric, math.nan)))
+            per["mlp"].append(score(test, "mlp"))
         for who in per:
             scores[who].append(per[who])
-    row: dict[str, Any] = {"spec": spec, "items": items, "params": params, "seeds": seeds}
+    row: dict[str, Any] = {"spec": spec, "items": items, "params": params, "seeds": seeds, "diverged": diverged}
     row["logreg"] = _stats(logreg) if logreg else None
     for who, runs in scores.items():
         if spec.median:  # per seed: the median over equations; then mean +- std over seeds
@@ -300,6 +314,11 @@ def _table(rows: list[dict]) -> str:
     for r in rows:
         s: Spec = r["spec"]
         mse = s.lower_is_better
+
+        def failed(who: str, r: dict = r) -> str:
+            n = r.get("diverged", {}).get(who, 0)
+            return f" ({n} diverged)" if n else ""
+
         metric = f"median test {s.metric}" if s.median else f"test {s.metric}"
         runs = f"{len([i for i in r['items']])} x {r['seeds']} seed(s)"
         target = _fmt(s.target, mse) if s.target is not None else ("<= paper" if mse else "-")
@@ -307,8 +326,8 @@ def _table(rows: list[dict]) -> str:
             target = (target + ", " if target != "-" else "") + ">= MLP"
         lines.append(
             f"| {s.name} | {metric} | {runs} | {r['params']['ours']:,} / {r['params']['mlp']:,} "
-            f"| {_fmt(r['ours'][0], mse)} ± {_fmt(r['ours'][1], mse)} | {_fmt(r['paper'], mse)} | {target} "
-            f"| {_fmt(r['mlp'][0], mse)} ± {_fmt(r['mlp'][1], mse)} "
+            f"| {_fmt(r['ours'][0], mse)} ± {_fmt(r['ours'][1], mse)}{failed('ours')} | {_fmt(r['paper'], mse)} "
+            f"| {target} | {_fmt(r['mlp'][0], mse)} ± {_fmt(r['mlp'][1], mse)}{failed('mlp')} "
             f"| {_fmt(r['logreg'][0], False) if r.get('logreg') else '-'} | {r['met']} |"
         )
     return "\n".join(lines)

@@ -301,6 +301,7 @@ class Trainer:
         self.elapsed, self.history, self._rise_warned = 0.0, [], False
         self.rank_rng: list[Any] | None = None
         self.should_stop = self.stopped_early = False
+        self._breakdowns = 0
         main = self.world.main
         quiet = self.quiet or not main
         if not quiet and not resume and self.monitor_name is None and not data.has_val:
@@ -492,7 +493,9 @@ class Trainer:
         sizes = self.batches.batch_sizes() if not plain or self.world.distributed else []
         last = len(sizes) - 1
         for i, batch in enumerate(self.batches.train()):
-            if plain:
+            if plain and self._line_search:
+                loss = self._line_search_step(batch)
+            elif plain:
                 weight = None if not self.world.distributed else self._weight(batch, sizes[i])
                 loss = self.optimizer.step(self._closure(batch, weight)) / self.objective_scale
             else:
@@ -508,6 +511,39 @@ class Trainer:
             self._emit("on_batch_end", batch, loss)
         total = dist_.all_sum(total, self.world)
         return (total / max(self.batches.train_size, 1)).item()
+
+    @property
+    def _line_search(self) -> bool:
+        return self.optimizer_spec["name"] == "lbfgs" and self.optimizer_spec.get("line_search_fn") is not None
+
+    def _line_search_step(self, batch: Batch) -> Tensor:
+        """One L-BFGS step with a line search, undone if it leaves non-finite weights from a finite loss.
+
+        With a line search such a step is a numerical breakdown (torch's cubic interpolation on a flat
+        stretch), not a learning rate too large: the weights from before the step are restored and
+        L-BFGS starts a fresh history; a second breakdown in a row stops the run with a warning. Without
+        a line search a non-finite step stays the divergence error it is.
+        """
+        before = [p.detach().clone() for p in self.model.parameters()]
+        loss = self.optimizer.step(self._closure(batch)) / self.objective_scale
+        finite = all(bool(torch.isfinite(p).all()) for p in self.model.parameters())
+        if finite or not bool(torch.isfinite(loss)):
+            self._breakdowns = 0
+            return loss
+        with torch.no_grad():
+            for p, old in zip(self.model.parameters(), before, strict=True):
+                p.copy_(old)
+        self.optimizer.state.clear()
+        self._breakdowns = getattr(self, "_breakdowns", 0) + 1
+        if self._breakdowns >= 2:
+            self.should_stop = True
+            warnings.warn(
+                f"L-BFGS's line search broke down twice in a row at epoch {self.epoch} (a non-finite step from "
+                f"the training loss {loss.item():.4g}); the weights before the step are kept and training stops",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+        return loss
 
     def _weight(self, batch: Batch, rows: int) -> float:
         """The factor on a (micro-)batch's mean loss so that the processes' averaged gradient, summed over
