@@ -55,3 +55,12 @@ def test_a_diverged_run_counts_as_the_worst_score_and_the_report_goes_on(tmp_pat
     text = (tmp_path / "REPRODUCTION.md").read_text(encoding="utf-8")
     row = next(line for line in text.splitlines() if line.startswith("| gcn_sbm_boom |"))
     assert "0.0000 ± 0.0000 (1 diverged)" in row
+
+
+def test_max_epochs_caps_every_run_and_the_report_says_so(tmp_path):
+    rows = reproduce.reproduce(only=["gcn_sbm"], seeds=1, max_epochs=2, out=tmp_path, log=lambda line: None)
+    assert rows[0]["ours"][0] > 0.2
+    text = (tmp_path / "REPRODUCTION.md").read_text(encoding="utf-8")
+    assert "`rpnkit reproduce --only gcn_sbm --seeds 1 --max-epochs 2`" in text
+    with pytest.raises(Exception, match="max_epochs"):
+        reproduce.reproduce(only=["gcn_sbm"], max_epochs=0, out=tmp_path)

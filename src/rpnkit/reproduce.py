@@ -31,6 +31,7 @@ from .train import TrainingError
 from .train.experiment import make_trainer, prepare  # run() without a run directory (no per-epoch checkpoints)
 from .train.schema import resolve
 from .train.threads import choose_threads, threads_for
+from .validation import check_int
 
 __all__ = ["EXPERIMENTS", "SKIPPED", "Spec", "main", "reproduce"]
 
@@ -239,13 +240,17 @@ def _stats(values: list[float]) -> tuple[float, float]:
     return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
 
 
-def _run_spec(spec: Spec, seeds: int, quick: bool, examples: Path, log: Callable[[str], None]) -> dict:
+def _run_spec(
+    spec: Spec, seeds: int, quick: bool, examples: Path, log: Callable[[str], None], max_epochs: int | None = None
+) -> dict:
     items = (spec.quick_items or spec.items) if quick else spec.items
     raw, name = load_experiment(str(examples / spec.path))
     base = ["output.plots=false", *spec.overrides]
     epochs = spec.epochs or raw["train"]["epochs"]
     if quick and epochs > 50:  # short runs (digits, 20-30 epochs) keep their epochs
         epochs = max(50, epochs // 5)
+    if max_epochs is not None:
+        epochs = min(epochs, max_epochs)
     base.append(f"train.epochs={epochs}")
     # Seed k also draws the k-th split after the file's (data.seed + k): repeated cross-validation for the
     # folds, a new train/test split or sample for the rest; seed 0 is the file's own split.
@@ -371,6 +376,8 @@ def _report(
     rows: list[dict], skipped: list[tuple[str, str]], args: argparse.Namespace, seconds: float, plot: str | None
 ) -> str:
     cmd = "rpnkit reproduce" + (" --quick" if args.quick else "") + "".join(f" --only {o}" for o in args.only or [])
+    cmd += f" --seeds {args.seeds}" if args.seeds is not None else ""
+    cmd += f" --max-epochs {args.max_epochs}" if args.max_epochs is not None else ""
     met = sum(r["met"] == "met" for r in rows)
     judged = sum(r["met"] in ("met", "not met") for r in rows)
     out = [
@@ -422,8 +429,16 @@ def reproduce(
     seeds: int | None = None,
     out: str | Path = ".",
     log: Callable[[str], None] = print,
+    max_epochs: int | None = None,
 ) -> list[dict]:
-    """Run the experiments (all offline ones, or ``only``), write ``out/REPRODUCTION.md`` and a plot."""
+    """Run the experiments (all offline ones, or ``only``), write ``out/REPRODUCTION.md`` and a plot.
+
+    ``max_epochs`` caps every experiment's epochs (the report's command line says so).
+    """
+
+    if max_epochs is not None:
+        check_int(max_epochs, "max_epochs", 1, path="--max-epochs")
+    seeds_given = seeds
     seeds = seeds if seeds is not None else (1 if quick else 3)
     available = list(EXPERIMENTS)
     skipped = list(SKIPPED)
@@ -456,7 +471,7 @@ def reproduce(
     for i, spec in enumerate(chosen, 1):
         t0 = time.perf_counter()
         log(f"[{i}/{len(chosen)}] {spec.name} ...")
-        row = _run_spec(spec, seeds, quick, examples, log)
+        row = _run_spec(spec, seeds, quick, examples, log, max_epochs)
         rows.append(row)
         mse = spec.lower_is_better
         log(
@@ -466,7 +481,7 @@ def reproduce(
         )
     seconds = time.perf_counter() - started
     plot = "reproduction.png" if _plot(rows, out / "reproduction.png") else None
-    args = argparse.Namespace(quick=quick, only=list(only))
+    args = argparse.Namespace(quick=quick, only=list(only), seeds=seeds_given, max_epochs=max_epochs)
     (out / "REPRODUCTION.md").write_text(_report(rows, skipped, args, seconds, plot), encoding="utf-8")
     log(f"wrote {out / 'REPRODUCTION.md'} in {seconds:.0f} s")
     return rows
@@ -477,7 +492,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="1 seed, fewer epochs, a subset of the equations")
     parser.add_argument("--only", nargs="+", action="extend", metavar="NAME", help="run only these experiments")
     parser.add_argument("--seeds", type=int, default=None, help="seeds per experiment (default 3; --quick: 1)")
+    parser.add_argument(
+        "--max-epochs", type=int, default=None, metavar="N", help="train every experiment for at most N epochs"
+    )
     parser.add_argument("--out", default=".", help="folder for REPRODUCTION.md and reproduction.png (default .)")
     args = parser.parse_args(argv)
-    reproduce(only=args.only or (), quick=args.quick, seeds=args.seeds, out=args.out)
+    reproduce(only=args.only or (), quick=args.quick, seeds=args.seeds, out=args.out, max_epochs=args.max_epochs)
     return 0
