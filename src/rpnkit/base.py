@@ -81,6 +81,10 @@ class Transformation(Component):
     #: (a polynomial of degree d overflows float32 near |x| = 3.4e38 ** (1/d)); a forward pass that turns
     #: finite inputs into inf/NaN then warns once per module with a :class:`RuntimeWarning` saying so.
     finite_domain: ClassVar[str | None] = None
+    #: True for the one-variable polynomial families of ``self.degree`` (Taylor, Chebyshev, Legendre, ...):
+    #: outside [-1, 1] their features grow as |x|^degree, and the trainer warns once when such an
+    #: expansion with no normalisation gets inputs there.
+    polynomial_growth: ClassVar[bool] = False
     #: Inputs up to this magnitude are not checked (every family with a finite domain is finite there).
     DOMAIN_CHECK_ABOVE: ClassVar[float] = 100.0
 

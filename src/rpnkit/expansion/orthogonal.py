@@ -40,6 +40,7 @@ class _PolynomialFamily(Expansion):
         "the dtype's maximum (float32: about 3.4e38 ** (1/d))"
     )
 
+    polynomial_growth = True
     param_aliases = {"d": "degree"}
 
     degree: int

@@ -41,6 +41,7 @@ class Taylor(Expansion):
         "the dtype's maximum (float32: about 3.4e38 ** (1/d))"
     )
 
+    polynomial_growth = True
     param_aliases = {"d": "degree"}
 
     def __init__(self, m: int, degree: int = 2, preprocess: Any = None, postprocess: Any = None) -> None:

@@ -438,12 +438,9 @@ class Trainer:
         self._range_hooks: list[Any] = []
         if getattr(self.model, "_rpnkit_range_warned", False) or self.compile is not False:
             return
-        from ..expansion.orthogonal import _PolynomialFamily
-        from ..expansion.polynomial import Taylor
-
         modules = dict(self.model.named_modules())
         for name, module in modules.items():
-            if not isinstance(module, (Taylor, _PolynomialFamily)):
+            if not getattr(module, "polynomial_growth", False):
                 continue
             if module.preprocess is not None or module.postprocess is not None:
                 continue
