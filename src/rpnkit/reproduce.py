@@ -26,6 +26,7 @@ from typing import Any
 import torch
 
 from .config.experiment import anchor_data_paths, load_experiment
+from .config.io import write_bytes_atomic
 from .config.overrides import apply_overrides
 from .train import TrainingError
 from .train.experiment import make_trainer, prepare  # run() without a run directory (no per-epoch checkpoints)
@@ -482,7 +483,7 @@ def reproduce(
     seconds = time.perf_counter() - started
     plot = "reproduction.png" if _plot(rows, out / "reproduction.png") else None
     args = argparse.Namespace(quick=quick, only=list(only), seeds=seeds_given, max_epochs=max_epochs)
-    (out / "REPRODUCTION.md").write_text(_report(rows, skipped, args, seconds, plot), encoding="utf-8")
+    write_bytes_atomic(out / "REPRODUCTION.md", _report(rows, skipped, args, seconds, plot).encode("utf-8"))
     log(f"wrote {out / 'REPRODUCTION.md'} in {seconds:.0f} s")
     return rows
 

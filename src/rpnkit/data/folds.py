@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from .. import validation
+from ..config.io import write_bytes_atomic
 from ..errors import ConfigError
 
 __all__ = ["FOLD_METHODS", "kfold_indices", "fold_splits", "check_folds", "read_folds", "write_folds"]
@@ -280,5 +281,5 @@ def write_folds(path: str | os.PathLike, folds: Sequence[Sequence[int]]) -> Path
     else:
         lines = ["# rpnkit folds: one fold per line, the 0-based test row indices"]
         text = "\n".join(lines + [", ".join(map(str, r)) for r in rows]) + "\n"
-    file.write_text(text, encoding="utf-8")
+    write_bytes_atomic(file, text.encode("utf-8"))  # a crash leaves the old file or the new one
     return file
