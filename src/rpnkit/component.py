@@ -36,6 +36,8 @@ def to_plain(value: Any) -> Any:
         return {str(k): to_plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [to_plain(v) for v in value]
+    if callable(getattr(value, "tolist", None)) and getattr(value, "ndim", 0) >= 1:  # numpy arrays, tensors
+        return to_plain(value.tolist())
     if hasattr(value, "item") and callable(value.item) and getattr(value, "ndim", 1) == 0:
         return value.item()
     if value is None or isinstance(value, (bool, int, float, str)):

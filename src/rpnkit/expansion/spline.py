@@ -110,15 +110,6 @@ class BSpline(Expansion):
         return [self.grid_range] * self.m
 
     @property
-    def hparams(self) -> dict[str, Any]:
-        hparams = super().hparams
-        if self.per_input:
-            hparams["grid_range"] = [list(pair) for pair in self.grid_range]
-        elif not isinstance(hparams.get("grid_range"), (list, tuple)):
-            hparams["grid_range"] = list(self.grid_range)  # a tensor or array pair: write plain numbers
-        return hparams
-
-    @property
     def t(self) -> int:
         """The number of grid intervals (the reference's name of ``grid_size``)."""
         return self.grid_size
