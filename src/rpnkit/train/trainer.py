@@ -410,7 +410,7 @@ class Trainer:
         run that stay below where it began (noise near a small loss) say nothing.
         """
         losses = [r["train_loss"] for r in self.history[-RISE_WARN_EPOCHS:]] + [loss]
-        if getattr(self, "_rise_warned", False) or len(losses) <= RISE_WARN_EPOCHS:
+        if self._rise_warned or len(losses) <= RISE_WARN_EPOCHS:
             return
         rising = all(b > a * (1 + 1e-3) for a, b in zip(losses, losses[1:]))
         if rising and loss > self.history[0]["train_loss"]:
@@ -531,7 +531,7 @@ class Trainer:
             for p, old in zip(self.model.parameters(), before, strict=True):
                 p.copy_(old)
         self.optimizer.state.clear()
-        self._breakdowns = getattr(self, "_breakdowns", 0) + 1
+        self._breakdowns += 1
         if self._breakdowns >= 2:
             self.should_stop = True
             warnings.warn(
