@@ -382,7 +382,6 @@ def finish_split(
     if fold_method != "rpnkit" and folds is None:
         raise ConfigError(f"fold_method {fold_method!r} makes folds: set data.folds (e.g. folds: 10)", "fold_method")
     labels = y if (task == "classification" and stratify) else None
-    rows: dict[str, np.ndarray] | None = None
     if test is not None:
         x_tr, y_tr = x, y
         x_te, y_te = test
@@ -392,13 +391,11 @@ def finish_split(
         validation.check_int(fold, "fold", 0, len(splits) - 1, path="fold")
         tr, te = splits[fold]
         x_tr, y_tr, x_te, y_te = x[tr], y[tr], x[te], y[te]
-        rows = {"test": te}
     else:
         if test_fraction <= 0:
             raise ConfigError("test_fraction must be > 0 (or use folds)", "test_fraction")
         tr, te = train_test_indices(len(x), test_fraction, seed, labels)
         x_tr, y_tr, x_te, y_te = x[tr], y[tr], x[te], y[te]
-        rows = {"test": te}
     x_va = y_va = None
     va = np.arange(0)
     if val_fraction > 0:
@@ -407,8 +404,7 @@ def finish_split(
         x_va, y_va = x_tr[held], y_tr[held]
         x_tr, y_tr = x_tr[keep], y_tr[keep]
         tr, va = tr[keep], tr[held]
-    if rows is not None:
-        rows = {"train": tr, "val": va, "test": rows["test"]}
+    rows = None if test is not None else {"train": tr, "val": va, "test": te}
     _check_parts(name, task, y, y_tr, y_te, val_fraction, test is not None)
     scaler = None
     if normalize is not None:
