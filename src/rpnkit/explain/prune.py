@@ -30,6 +30,7 @@ import torch
 from torch import Tensor, nn
 
 from ..config import build_model
+from ..config.optim import LBFGS_OBJECTIVE_SCALE
 from ..errors import ConfigError
 from ..expansion import BSpline
 from ..reconciliation import IdentityReconciliation, LowRank
@@ -281,11 +282,8 @@ def _slice_remainder(old: nn.Module, new: nn.Module, out_idx: Tensor, in_idx: Te
 
 def _keep_ranges(head: dict[str, Any] | None, kept: list[int]) -> None:
     """Keep the per-input B-spline grid ranges (if any) of the kept inputs in a head config."""
-    expansion = (head or {}).get("expansion")
-    if isinstance(expansion, dict) and expansion.get("name") == "bspline":
-        grid_range = expansion.get("grid_range")
-        if isinstance(grid_range, list) and grid_range and isinstance(grid_range[0], (list, tuple)):
-            expansion["grid_range"] = [grid_range[j] for j in kept]
+    if _has_per_input_ranges(head) and head["expansion"].get("name") == "bspline":
+        head["expansion"]["grid_range"] = [head["expansion"]["grid_range"][j] for j in kept]
 
 
 def _pruned_config(model: nn.Module, dims: list[int], kept: list[list[int]]) -> dict[str, Any]:
@@ -399,7 +397,7 @@ def fit(
     entropy: float = 2.0,
     max_iter: int = 20,
     history_size: int = 10,
-    objective_scale: float = 1e6,
+    objective_scale: float = LBFGS_OBJECTIVE_SCALE,
     update_grid_every: int = 0,
     update_grid_until: int = 50,
     grid_margin: float = 0.05,
