@@ -49,13 +49,6 @@ def _per_input(grid_range: Any) -> bool:
     return isinstance(grid_range[0], (list, tuple))
 
 
-def _basis(spline: BSpline | dict[str, Any], x: Tensor) -> Tensor:
-    """(P, K) basis of a shared grid at the points x (P,)."""
-    (low, high), t, d = _spec(spline)
-    h = (high - low) / t
-    return uniform_bspline(x.unsqueeze(-1), low - d * h, h, t + 2 * d + 1, d)[:, 0, :]
-
-
 def _bases(grid_range: Any, t: int, d: int, x: Tensor) -> Tensor:
     """(m, P, K) bases at the points x (P, m), input j on its own grid (or the shared one)."""
     ranges = grid_range if _per_input(grid_range) else [grid_range] * x.shape[1]
@@ -76,8 +69,9 @@ def transfer_matrix(old: BSpline | dict[str, Any], new: dict[str, Any], points: 
     points = points or max(400, 40 * K_new)
     if not _per_input(old_range) and not _per_input(new["grid_range"]):
         low, high = new["grid_range"]
-        x = torch.linspace(low, high, points, dtype=torch.float64)
-        return torch.linalg.lstsq(_basis(new, x), _basis(old, x)).solution
+        x = torch.linspace(low, high, points, dtype=torch.float64).unsqueeze(1)  # (P, 1): one shared grid
+        B_new = _bases(new["grid_range"], new["t"], new["d"], x)[0]
+        return torch.linalg.lstsq(B_new, _bases(old_range, old_t, old_d, x)[0]).solution
     ranges = new["grid_range"] if _per_input(new["grid_range"]) else [new["grid_range"]] * len(old_range)
     unit = torch.linspace(0.0, 1.0, points, dtype=torch.float64).unsqueeze(1)
     low = torch.tensor([r[0] for r in ranges], dtype=torch.float64)
