@@ -7,6 +7,14 @@ CASES = [
     Case("expansion", "identity", {"m": 3}),
     Case("expansion", {"name": "taylor", "degree": 3}, {"m": 3}),
     Case("expansion", {"name": "bspline", "t": 4, "d": 2}, {"m": 2}, low=-0.9, high=0.9),
+    Case(
+        "expansion",
+        {"name": "bspline", "grid_size": 3, "degree": 3, "grid_range": [[-1.0, 1.0], [-0.5, 2.0]]},
+        {"m": 2},
+        low=-0.9,
+        high=0.9,
+        id="expansion/bspline+per-input-ranges",
+    ),
     Case("expansion", {"name": "chebyshev", "degree": 4}, {"m": 3}),
     Case("expansion", {"name": "gaussian_rbf", "num_interval": 4}, {"m": 2}),
     Case(
